@@ -1,0 +1,12 @@
+"""boltz: energy-based models with a scikit-learn API and compiled kernels.
+
+Restricted Boltzmann machines (and, as they land, Hopfield networks, general
+Boltzmann machines and deep belief networks) whose sampling and training
+loops run in Cython/OpenMP kernels.
+"""
+
+from ._config import show_config
+from ._rbm import BernoulliRBM
+from ._version import __version__
+
+__all__ = ["BernoulliRBM", "show_config", "__version__"]

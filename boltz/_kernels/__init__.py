@@ -1,0 +1,1 @@
+"""Compiled kernels of boltz (Cython, OpenMP). Private: no stable API."""

@@ -1,0 +1,147 @@
+/* Elementwise hot loops shared by the kernels: a stable logistic sigmoid
+ * and Bernoulli sampling against 32-bit uniform integers.
+ *
+ * exp() is computed here rather than by libm so that the loops vectorise:
+ * Cody-Waite range reduction (y = n ln2 + r, |r| <= ln2/2), a Taylor
+ * polynomial for exp(r) (degree 12 in double, 7 in single precision, both
+ * below one unit in the last place of the reduction error) and 2^n built
+ * from the exponent bits.  The argument is always -|x| <= 0, so the only
+ * clamp needed is against underflow.  sigmoid(x) = 1/(1+e) for x >= 0 and
+ * e/(1+e) for x < 0 with e = exp(-|x|): neither branch overflows and the
+ * small tail keeps its relative precision.
+ *
+ * On x86-64 with GCC the array functions are compiled for AVX-512, AVX2
+ * and baseline, and the loader picks one for the running CPU (ifunc).
+ * The choice depends on the machine only, never on the thread count.
+ */
+#ifndef BOLTZ_MATH_H
+#define BOLTZ_MATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__)
+#define BOLTZ_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define BOLTZ_CLONES
+#endif
+
+static inline double boltz_exp_nonpos_d(double y)
+{
+    const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+    double t, n, r, p;
+    uint64_t bits;
+    y = y < -708.0 ? -708.0 : y;
+    t = y * 1.4426950408889634 + magic;
+    n = t - magic;
+    r = y - n * 6.93147180369123816490e-01;
+    r = r - n * 1.90821492927058770002e-10;
+    p = 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 1023u) << 52;
+    memcpy(&t, &bits, sizeof t);
+    return p * t;
+}
+
+static inline float boltz_exp_nonpos_f(float y)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    float t, n, r, p;
+    uint32_t bits;
+    y = y < -87.0f ? -87.0f : y;
+    t = y * 1.44269504f + magic;
+    n = t - magic;
+    r = y - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 127u) << 23;
+    memcpy(&t, &bits, sizeof t);
+    return p * t;
+}
+
+static inline double boltz_sigmoid_d(double x)
+{
+    double e = boltz_exp_nonpos_d(x < 0 ? x : -x);
+    double s = 1.0 / (1.0 + e);
+    return x >= 0 ? s : e * s;
+}
+
+static inline float boltz_sigmoid_f(float x)
+{
+    float e = boltz_exp_nonpos_f(x < 0 ? x : -x);
+    float s = 1.0f / (1.0f + e);
+    return x >= 0 ? s : e * s;
+}
+
+/* x[r, c] <- sigmoid(x[r, c] + bias[c]) for a rows x cols block, row stride ld */
+BOLTZ_CLONES static __attribute__((unused)) void boltz_sigmoid_bias_d(double *x, const double *bias,
+                                              int rows, int cols, long ld)
+{
+    for (int r = 0; r < rows; r++) {
+        double *restrict row = x + r * ld;
+        for (int c = 0; c < cols; c++)
+            row[c] = boltz_sigmoid_d(row[c] + bias[c]);
+    }
+}
+
+BOLTZ_CLONES static __attribute__((unused)) void boltz_sigmoid_bias_f(float *x, const float *bias,
+                                              int rows, int cols, long ld)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict row = x + r * ld;
+        for (int c = 0; c < cols; c++)
+            row[c] = boltz_sigmoid_f(row[c] + bias[c]);
+    }
+}
+
+/* out[r, c] <- 1 if u[r, c] < p[r, c] * 2^32 else 0 (a Bernoulli(p) draw).
+ * The comparison is made in double precision for both dtypes, so the same
+ * uniforms give the same samples in float32 and float64 up to p's rounding. */
+BOLTZ_CLONES static __attribute__((unused)) void boltz_bernoulli_d(double *out, long ldo, const double *p,
+                                           long ldp, const uint32_t *u, long ldu,
+                                           int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        double *restrict o = out + r * ldo;
+        const double *pr = p + r * ldp;
+        const uint32_t *ur = u + r * ldu;
+        for (int c = 0; c < cols; c++)
+            o[c] = (double)ur[c] < pr[c] * 4294967296.0 ? 1.0 : 0.0;
+    }
+}
+
+BOLTZ_CLONES static __attribute__((unused)) void boltz_bernoulli_f(float *out, long ldo, const float *p,
+                                           long ldp, const uint32_t *u, long ldu,
+                                           int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        float *restrict o = out + r * ldo;
+        const float *pr = p + r * ldp;
+        const uint32_t *ur = u + r * ldu;
+        for (int c = 0; c < cols; c++)
+            o[c] = (double)ur[c] < (double)pr[c] * 4294967296.0 ? 1.0f : 0.0f;
+    }
+}
+
+#endif /* BOLTZ_MATH_H */

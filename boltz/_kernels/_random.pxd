@@ -1,0 +1,30 @@
+# Random streams for the kernels: one numpy bit generator per fixed unit of
+# work (a chain, a chunk of rows, a probe), never per thread, so a seeded
+# result does not depend on the thread count.
+#
+# Convention (tests rebuild streams from it): stream i of a call keyed
+# `key` is numpy.random.SFC64(SeedSequence(entropy, spawn_key=key + (i,))).
+# fill_uint32 takes n 32-bit draws from ceil(n/2) 64-bit outputs, low half
+# first (numpy's `random_raw(...).view(np.uint32)` on little-endian).
+
+from libc.stdint cimport uint32_t, uint64_t
+from numpy.random cimport bitgen_t
+
+cdef class Streams:
+    cdef readonly Py_ssize_t n
+    cdef object _gens
+    cdef bitgen_t **ptrs
+
+cdef void fill_uint32(bitgen_t *bg, uint32_t *out, Py_ssize_t n) noexcept nogil
+
+cdef extern from "_math.h":
+    void boltz_bernoulli_d(double *out, long ldo, const double *p, long ldp,
+                           const uint32_t *u, long ldu, int rows, int cols) noexcept nogil
+    void boltz_bernoulli_f(float *out, long ldo, const float *p, long ldp,
+                           const uint32_t *u, long ldu, int rows, int cols) noexcept nogil
+    void boltz_sigmoid_bias_d(double *x, const double *bias, int rows, int cols,
+                              long ld) noexcept nogil
+    void boltz_sigmoid_bias_f(float *x, const float *bias, int rows, int cols,
+                              long ld) noexcept nogil
+    double boltz_sigmoid_d(double x) noexcept nogil
+    float boltz_sigmoid_f(float x) noexcept nogil

@@ -1,0 +1,81 @@
+"""Per-unit random streams built on numpy's bit-generator C API."""
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+
+
+cdef class Streams:
+    """``n`` independent numpy SFC64 streams derived from one seed.
+
+    Stream ``i`` is ``SFC64(SeedSequence(entropy, spawn_key=key + (i,)))``.
+    The Python bit generators are kept alive by this object; kernels read
+    the C ``bitgen_t`` pointers in ``ptrs``.
+    """
+
+    def __cinit__(self, entropy, key, Py_ssize_t n):
+        cdef Py_ssize_t i
+        key = tuple(int(k) for k in key)
+        if n < 0:
+            raise ValueError("number of streams must be >= 0")
+        self.n = n
+        self._gens = [
+            np.random.SFC64(np.random.SeedSequence(entropy, spawn_key=key + (i,)))
+            for i in range(n)
+        ]
+        self.ptrs = <bitgen_t **>malloc(max(n, 1) * sizeof(bitgen_t *))
+        if self.ptrs == NULL:
+            raise MemoryError()
+        for i in range(n):
+            self.ptrs[i] = <bitgen_t *>PyCapsule_GetPointer(
+                self._gens[i].capsule, "BitGenerator")
+
+    def __dealloc__(self):
+        free(self.ptrs)
+
+    def uint32(self, Py_ssize_t i, Py_ssize_t count):
+        """Draw ``count`` uint32 values from stream ``i`` (test hook)."""
+        out = np.empty(count, dtype=np.uint32)
+        cdef uint32_t[::1] view = out
+        if not 0 <= i < self.n:
+            raise IndexError("stream index out of range")
+        if count:
+            fill_uint32(self.ptrs[i], &view[0], count)
+        return out
+
+
+cdef void fill_uint32(bitgen_t *bg, uint32_t *out, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef uint64_t x
+    for i in range(0, n - 1, 2):
+        x = bg.next_uint64(bg.state)
+        out[i] = <uint32_t>x
+        out[i + 1] = <uint32_t>(x >> 32)
+    if n % 2:
+        x = bg.next_uint64(bg.state)
+        out[n - 1] = <uint32_t>x
+
+
+def _sigmoid(x):
+    """Vectorised kernel sigmoid on a 2-D C-contiguous float array (test hook)."""
+    x = np.array(x, order="C", copy=True)
+    if x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+        raise ValueError("expected a 2-D float32/float64 array")
+    zero = np.zeros(x.shape[1], dtype=x.dtype)
+    cdef double[:, ::1] xd
+    cdef float[:, ::1] xf
+    cdef double[::1] zd
+    cdef float[::1] zf
+    if x.size == 0:
+        return x
+    if x.dtype == np.float64:
+        xd = x
+        zd = zero
+        boltz_sigmoid_bias_d(&xd[0, 0], &zd[0], xd.shape[0], xd.shape[1], xd.shape[1])
+    else:
+        xf = x
+        zf = zero
+        boltz_sigmoid_bias_f(&xf[0, 0], &zf[0], xf.shape[0], xf.shape[1], xf.shape[1])
+    return x

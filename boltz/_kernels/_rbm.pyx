@@ -1,0 +1,439 @@
+"""RBM kernels: one call runs a whole CD-k / PCD-k epoch, or a set of Gibbs chains.
+
+Parallel layout of an epoch
+---------------------------
+The minibatches are sequential (each update needs the previous one), so the
+threads share the work *inside* each minibatch.  One OpenMP region lives for
+the whole epoch; within a minibatch the threads take turns over fixed chunks
+of units, separated by barriers:
+
+    prep   chains (round robin): draw this batch's uniforms from each chain's
+           stream; rows: densify a sparse batch
+    A      hidden chunks: h_pos = sigmoid(v_pos W^T + c)   [CD: sample chains]
+    B      visible chunks: v_neg ~ p(v | h_chain); update b at the last step
+    C      hidden chunks: h_neg = sigmoid(v_neg W^T + c); at the last step
+           update W rows and c; sample h_chain ~ h_neg
+
+A and B need no barrier between them for PCD (they read different state).
+Every GEMM works on a chunk whose size is a constant of the kernel, not of
+the thread count, and every chain has its own random stream, so the result
+is bit-identical for any number of threads.  BLAS must run single-threaded
+inside (the estimator limits it with threadpoolctl).
+
+Random numbers per chain and batch, in stream order: [J for the CD start]
+then for each Gibbs step [F visible, J hidden] uint32 draws.
+"""
+
+from cython cimport floating
+from cython.parallel cimport parallel, prange, threadid
+from libc.stdint cimport int64_t, uint32_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from numpy.random cimport bitgen_t
+
+from ._blas cimport NoTrans, Tr, gemm_rm
+from ._openmp cimport (
+    boltz_omp_barrier,
+    boltz_omp_get_num_threads,
+    boltz_omp_get_thread_num,
+)
+from ._random cimport (
+    Streams,
+    boltz_bernoulli_d,
+    boltz_bernoulli_f,
+    boltz_sigmoid_bias_d,
+    boltz_sigmoid_bias_f,
+    fill_uint32,
+)
+
+# Fixed work units.  Changing them changes results in the last bits (GEMM
+# blocking), never their distribution; they must not depend on n_threads.
+cdef enum:
+    HID_CHUNK = 32
+    VIS_CHUNK = 64
+    CHAIN_CHUNK = 32
+
+HIDDEN_CHUNK = HID_CHUNK
+VISIBLE_CHUNK = VIS_CHUNK
+SAMPLE_CHAIN_CHUNK = CHAIN_CHUNK
+
+
+cdef inline void _sigmoid_bias(floating *x, const floating *bias, int rows,
+                               int cols, long ld) noexcept nogil:
+    if floating is float:
+        boltz_sigmoid_bias_f(x, bias, rows, cols, ld)
+    else:
+        boltz_sigmoid_bias_d(x, bias, rows, cols, ld)
+
+
+cdef inline void _bernoulli(floating *out, long ldo, const floating *p, long ldp,
+                            const uint32_t *u, long ldu, int rows,
+                            int cols) noexcept nogil:
+    if floating is float:
+        boltz_bernoulli_f(out, ldo, p, ldp, u, ldu, rows, cols)
+    else:
+        boltz_bernoulli_d(out, ldo, p, ldp, u, ldu, rows, cols)
+
+
+cdef struct _EpochShape:
+    int n_features
+    int n_hidden
+    int n_chains        # persistent chains (PCD) or the largest batch (CD)
+    int n_gibbs
+    int persistent
+    int sparse
+    int n_rand          # uint32 draws per chain per batch
+    double lr
+    double momentum
+    double weight_decay
+
+
+cdef void _epoch_thread(
+    _EpochShape sh,
+    const floating *X, const floating *X_data, const int64_t *X_indices,
+    const int64_t *X_indptr, const int64_t *starts, int n_batches,
+    floating *W, floating *b, floating *c,
+    floating *Wv, floating *bv, floating *cv,
+    floating *H, bitgen_t **gens,
+    floating *hpos, floating *hneg, floating *vneg, floating *vdense,
+    uint32_t *R, int tid, int T,
+) noexcept nogil:
+    cdef int F = sh.n_features
+    cdef int J = sh.n_hidden
+    cdef int n_rand = sh.n_rand
+    cdef int n_hc = (J + HID_CHUNK - 1) // HID_CHUNK
+    cdef int n_fc = (F + VIS_CHUNK - 1) // VIS_CHUNK
+    cdef int bi, i, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last
+    cdef int64_t start, row, p
+    cdef const floating *vpos
+    cdef floating *wrow
+    cdef floating *vrow
+    cdef double lr = sh.lr, mom = sh.momentum, wd = sh.weight_decay
+    cdef double a_pos, a_neg, g, sp, sn
+    cdef bint use_mom = mom != 0.0
+
+    for bi in range(n_batches):
+        start = starts[bi]
+        nb = <int>(starts[bi + 1] - start)
+        nc = sh.n_chains if sh.persistent else nb
+        a_pos = lr / nb
+        a_neg = lr / nc
+
+        # ---- prep: uniforms per chain, densified sparse rows ----
+        for i in range(nc):
+            if i % T != tid:
+                continue
+            fill_uint32(gens[i], R + <long>i * n_rand, n_rand)
+        if sh.sparse:
+            for r in range(nb):
+                if r % T != tid:
+                    continue
+                vrow = vdense + <long>r * F
+                memset(vrow, 0, F * sizeof(floating))
+                row = start + r
+                for p in range(X_indptr[row], X_indptr[row + 1]):
+                    vrow[X_indices[p]] += X_data[p]
+            vpos = vdense
+        else:
+            vpos = X + start * F
+        boltz_omp_barrier()
+
+        # ---- A: positive hidden probabilities ----
+        for jc in range(n_hc):
+            if jc % T != tid:
+                continue
+            j0 = jc * HID_CHUNK
+            jn = min(HID_CHUNK, J - j0)
+            gemm_rm(NoTrans, Tr, nb, jn, F, <floating>1.0, vpos, F,
+                    W + <long>j0 * F, F, <floating>0.0, hpos + j0, J)
+            _sigmoid_bias(hpos + j0, c + j0, nb, jn, J)
+            if not sh.persistent:
+                _bernoulli(H + j0, J, hpos + j0, J, R + j0, n_rand, nb, jn)
+        if not sh.persistent:
+            boltz_omp_barrier()
+
+        for s in range(sh.n_gibbs):
+            last = s == sh.n_gibbs - 1
+            roff = (0 if sh.persistent else J) + s * (F + J)
+            # ---- B: v_neg ~ p(v | h_chain) ----
+            for fc in range(n_fc):
+                if fc % T != tid:
+                    continue
+                f0 = fc * VIS_CHUNK
+                fn = min(VIS_CHUNK, F - f0)
+                gemm_rm(NoTrans, NoTrans, nc, fn, J, <floating>1.0, H, J,
+                        W + f0, F, <floating>0.0, vneg + f0, F)
+                _sigmoid_bias(vneg + f0, b + f0, nc, fn, F)
+                _bernoulli(vneg + f0, F, vneg + f0, F, R + roff + f0, n_rand, nc, fn)
+                if last:
+                    for f in range(f0, f0 + fn):
+                        sp = 0.0
+                        for r in range(nb):
+                            sp += vpos[<long>r * F + f]
+                        sn = 0.0
+                        for r in range(nc):
+                            sn += vneg[<long>r * F + f]
+                        g = a_pos * sp - a_neg * sn
+                        if use_mom:
+                            bv[f] = <floating>(mom * bv[f] + g)
+                            b[f] += bv[f]
+                        else:
+                            b[f] += <floating>g
+            boltz_omp_barrier()
+
+            # ---- C: h_neg, updates, next chain state ----
+            for jc in range(n_hc):
+                if jc % T != tid:
+                    continue
+                j0 = jc * HID_CHUNK
+                jn = min(HID_CHUNK, J - j0)
+                gemm_rm(NoTrans, Tr, nc, jn, F, <floating>1.0, vneg, F,
+                        W + <long>j0 * F, F, <floating>0.0, hneg + j0, J)
+                _sigmoid_bias(hneg + j0, c + j0, nc, jn, J)
+                if last:
+                    for j in range(j0, j0 + jn):
+                        sp = 0.0
+                        for r in range(nb):
+                            sp += hpos[<long>r * J + j]
+                        sn = 0.0
+                        for r in range(nc):
+                            sn += hneg[<long>r * J + j]
+                        g = a_pos * sp - a_neg * sn
+                        if use_mom:
+                            cv[j] = <floating>(mom * cv[j] + g)
+                            c[j] += cv[j]
+                        else:
+                            c[j] += <floating>g
+                    if use_mom:
+                        wrow = Wv + <long>j0 * F
+                        gemm_rm(Tr, NoTrans, jn, F, nb, <floating>a_pos, hpos + j0, J,
+                                vpos, F, <floating>mom, wrow, F)
+                        gemm_rm(Tr, NoTrans, jn, F, nc, <floating>(-a_neg), hneg + j0,
+                                J, vneg, F, <floating>1.0, wrow, F)
+                        for p in range(<long>j0 * F, <long>(j0 + jn) * F):
+                            if wd != 0.0:
+                                Wv[p] -= <floating>(lr * wd) * W[p]
+                            W[p] += Wv[p]
+                    else:
+                        wrow = W + <long>j0 * F
+                        gemm_rm(Tr, NoTrans, jn, F, nb, <floating>a_pos, hpos + j0, J,
+                                vpos, F, <floating>(1.0 - lr * wd), wrow, F)
+                        gemm_rm(Tr, NoTrans, jn, F, nc, <floating>(-a_neg), hneg + j0,
+                                J, vneg, F, <floating>1.0, wrow, F)
+                _bernoulli(H + j0, J, hneg + j0, J, R + roff + F + j0, n_rand, nc, jn)
+            boltz_omp_barrier()
+
+
+def rbm_epoch(
+    const floating[:, ::1] X,
+    const floating[::1] X_data,
+    const int64_t[::1] X_indices,
+    const int64_t[::1] X_indptr,
+    const int64_t[::1] batch_starts,
+    floating[:, ::1] W,
+    floating[::1] b,
+    floating[::1] c,
+    floating[:, ::1] W_vel,
+    floating[::1] b_vel,
+    floating[::1] c_vel,
+    floating[:, ::1] H,
+    Streams streams,
+    double learning_rate,
+    double momentum,
+    double weight_decay,
+    int n_gibbs_steps,
+    bint persistent,
+    bint sparse,
+    int n_threads,
+):
+    """Run one epoch of CD-k or PCD-k minibatch updates in place.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Dense training data (C-contiguous); shape (0, n_features) when the
+        data is given as CSR instead.
+    X_data, X_indices, X_indptr : ndarray
+        CSR arrays of the data when ``sparse`` (indices as int64); else empty.
+    batch_starts : ndarray of shape (n_batches + 1,), int64
+        Row offsets of the minibatches; every batch has at most
+        ``H.shape[0]`` rows.
+    W : ndarray of shape (n_hidden, n_features)
+        Weights, updated in place.  # OUT
+    b, c : ndarray of shape (n_features,), (n_hidden,)
+        Visible and hidden biases, updated in place.  # OUT
+    W_vel, b_vel, c_vel : ndarray
+        Momentum buffers shaped like W, b, c, updated in place when
+        ``momentum != 0`` (otherwise unused).  # OUT
+    H : ndarray of shape (n_chains, n_hidden)
+        Binary hidden states of the chains; for PCD the persistent chains
+        (read and written), for CD the last negative samples.  # OUT
+    streams : Streams
+        At least ``n_chains`` random streams, one per chain.
+    learning_rate, momentum, weight_decay : float
+        Update rule: ``vel = momentum * vel + lr * (grad - weight_decay * W)``
+        and ``W += vel`` (plain SGD when momentum is 0); biases are not decayed.
+    n_gibbs_steps : int
+        k, the Gibbs steps of the negative phase.
+    persistent : bool
+        PCD (chains carried across batches) when True, CD when False.
+    sparse : bool
+        Read the data from the CSR arrays.
+    n_threads : int
+        OpenMP threads.
+    """
+    cdef _EpochShape sh
+    cdef int n_batches = batch_starts.shape[0] - 1
+    cdef int max_rows = 0
+    cdef int i, T
+    cdef floating *hpos = NULL
+    cdef floating *hneg = NULL
+    cdef floating *vneg = NULL
+    cdef floating *vdense = NULL
+    cdef uint32_t *R = NULL
+    cdef const floating *Xp = NULL
+    cdef const floating *Xd = NULL
+    cdef const int64_t *Xi = NULL
+    cdef const int64_t *Xptr = NULL
+    cdef floating *Wv = NULL
+    cdef floating *bvp = NULL
+    cdef floating *cvp = NULL
+
+    sh.n_features = W.shape[1]
+    sh.n_hidden = W.shape[0]
+    sh.n_chains = H.shape[0]
+    sh.n_gibbs = n_gibbs_steps
+    sh.persistent = persistent
+    sh.sparse = sparse
+    sh.lr = learning_rate
+    sh.momentum = momentum
+    sh.weight_decay = weight_decay
+    sh.n_rand = (0 if persistent else sh.n_hidden) + n_gibbs_steps * (
+        sh.n_features + sh.n_hidden)
+
+    if n_batches <= 0:
+        return
+    for i in range(n_batches):
+        max_rows = max(max_rows, <int>(batch_starts[i + 1] - batch_starts[i]))
+    if max_rows <= 0 or max_rows > sh.n_chains:
+        raise ValueError("every batch must have between 1 and n_chains rows")
+    if n_gibbs_steps < 1:
+        raise ValueError("n_gibbs_steps must be >= 1")
+    if streams.n < sh.n_chains:
+        raise ValueError("need one random stream per chain")
+    if b.shape[0] != sh.n_features or c.shape[0] != sh.n_hidden or \
+            H.shape[1] != sh.n_hidden:
+        raise ValueError("parameter shapes do not match")
+    if momentum != 0.0:
+        if W_vel.shape[0] != sh.n_hidden or W_vel.shape[1] != sh.n_features or \
+                b_vel.shape[0] != sh.n_features or c_vel.shape[0] != sh.n_hidden:
+            raise ValueError("momentum buffers do not match the parameters")
+        Wv = &W_vel[0, 0]
+        bvp = &b_vel[0]
+        cvp = &c_vel[0]
+    if sparse:
+        if X_indptr.shape[0] < batch_starts[n_batches] + 1:
+            raise ValueError("CSR indptr is shorter than the batches need")
+        Xptr = &X_indptr[0]
+        if X_data.shape[0] > 0:
+            Xd = &X_data[0]
+            Xi = &X_indices[0]
+    else:
+        if X.shape[0] < batch_starts[n_batches] or X.shape[1] != sh.n_features:
+            raise ValueError("X does not match the batches or the weights")
+        Xp = &X[0, 0]
+
+    hpos = <floating *>malloc(<size_t>max_rows * sh.n_hidden * sizeof(floating))
+    hneg = <floating *>malloc(<size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
+    vneg = <floating *>malloc(<size_t>sh.n_chains * sh.n_features * sizeof(floating))
+    R = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    if sparse:
+        vdense = <floating *>malloc(<size_t>max_rows * sh.n_features * sizeof(floating))
+    try:
+        if hpos == NULL or hneg == NULL or vneg == NULL or R == NULL or (
+                sparse and vdense == NULL):
+            raise MemoryError()
+        with nogil, parallel(num_threads=n_threads):
+            _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
+                          &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, &H[0, 0],
+                          streams.ptrs, hpos, hneg, vneg, vdense, R,
+                          boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
+    finally:
+        free(hpos)
+        free(hneg)
+        free(vneg)
+        free(vdense)
+        free(R)
+
+
+def gibbs_chains(
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    const floating[::1] c,
+    floating[:, ::1] V,
+    Streams streams,
+    int n_steps,
+    int n_threads,
+):
+    """Run independent Gibbs chains v -> h -> v for ``n_steps`` steps in place.
+
+    The chains are split into fixed chunks of ``SAMPLE_CHAIN_CHUNK`` rows;
+    chunk ``i`` draws from ``streams`` stream ``i`` (per step: J hidden then
+    F visible uint32 per chain, row by row), so results do not depend on the
+    thread count.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_hidden, n_features)
+    b, c : ndarray of shape (n_features,), (n_hidden,)
+    V : ndarray of shape (n_chains, n_features)
+        Initial visible states; overwritten with the final binary samples.  # OUT
+    streams : Streams
+        At least ceil(n_chains / SAMPLE_CHAIN_CHUNK) streams.
+    n_steps : int
+        Gibbs steps (each samples h then v).
+    n_threads : int
+        OpenMP threads.
+    """
+    cdef int n = V.shape[0]
+    cdef int F = W.shape[1]
+    cdef int J = W.shape[0]
+    cdef int n_chunks = (n + CHAIN_CHUNK - 1) // CHAIN_CHUNK
+    cdef int ch, m, s, r0, t
+    cdef floating *Hb
+    cdef uint32_t *U
+    cdef floating *Hall = NULL
+    cdef uint32_t *Uall = NULL
+    if n == 0 or n_steps <= 0:
+        return
+    if V.shape[1] != F or b.shape[0] != F or c.shape[0] != J:
+        raise ValueError("shapes of W, b, c and V do not match")
+    if streams.n < n_chunks:
+        raise ValueError("need one random stream per chunk of chains")
+    n_threads = max(1, min(n_threads, n_chunks))
+    Hall = <floating *>malloc(<size_t>n_threads * CHAIN_CHUNK * J * sizeof(floating))
+    Uall = <uint32_t *>malloc(<size_t>n_threads * CHAIN_CHUNK * (F + J) * sizeof(uint32_t))
+    try:
+        if Hall == NULL or Uall == NULL:
+            raise MemoryError()
+        for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
+                         num_threads=n_threads):
+            t = threadid()
+            Hb = Hall + <long>t * CHAIN_CHUNK * J
+            U = Uall + <long>t * CHAIN_CHUNK * (F + J)
+            r0 = ch * CHAIN_CHUNK
+            m = min(CHAIN_CHUNK, n - r0)
+            for s in range(n_steps):
+                fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * (F + J))
+                gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, &V[r0, 0], F,
+                        &W[0, 0], F, <floating>0.0, Hb, J)
+                _sigmoid_bias(Hb, &c[0], m, J, J)
+                _bernoulli(Hb, J, Hb, J, U, J, m, J)
+                gemm_rm(NoTrans, NoTrans, m, F, J, <floating>1.0, Hb, J,
+                        &W[0, 0], F, <floating>0.0, &V[r0, 0], F)
+                _sigmoid_bias(&V[r0, 0], &b[0], m, F, F)
+                _bernoulli(&V[r0, 0], F, &V[r0, 0], F, U + <long>m * J, F, m, F)
+    finally:
+        free(Hall)
+        free(Uall)

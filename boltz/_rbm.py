@@ -1,0 +1,498 @@
+"""Bernoulli restricted Boltzmann machine, trained by CD-k / PCD-k kernels."""
+
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted
+
+from ._kernels._random import Streams
+from ._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains, rbm_epoch
+from ._threads import effective_n_threads, single_threaded_blas
+from ._validation import (
+    FLOAT_DTYPES,
+    as_kernel_csr,
+    check_data,
+    unchanged_on_error,
+    warn_outside_unit_interval,
+)
+
+
+def even_batch_starts(n_samples, batch_size):
+    """Row offsets of ceil(n / batch_size) minibatches of near-equal size.
+
+    The same split as scikit-learn's ``gen_even_slices``: the first
+    ``n % n_batches`` batches have one row more than the others.
+    """
+    n_batches = -(-n_samples // batch_size)
+    sizes = np.full(n_batches, n_samples // n_batches, dtype=np.int64)
+    sizes[: n_samples % n_batches] += 1
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _entropy_from(rng):
+    """128 bits of SeedSequence entropy drawn from a RandomState."""
+    words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
+    return int(sum(int(w) << (32 * i) for i, w in enumerate(words)))
+
+
+class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Training loop shared by the RBMs: parameters, batching, streams, epochs.
+
+    Subclasses provide the visible-unit specific parts (input checks, the
+    conditionals and the free energy); the epoch itself is one kernel call.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"pcd", "cd"})],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "n_jobs": [Integral, None],
+    }
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    # -- parameters and streams -------------------------------------------------
+    def _init_params(self, n_features, dtype, rng):
+        self.components_ = np.ascontiguousarray(
+            rng.normal(0, 0.01, (self.n_components, n_features)), dtype=dtype
+        )
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+        self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
+        self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
+        self._velocity = None
+        self._entropy = _entropy_from(rng)
+        self._n_epoch_calls = 0
+
+    def _velocities(self):
+        if self.momentum == 0:
+            return (np.empty((0, 0), self.components_.dtype),
+                    np.empty(0, self.components_.dtype),
+                    np.empty(0, self.components_.dtype))
+        v = getattr(self, "_velocity", None)
+        if v is None or v[0].shape != self.components_.shape:
+            v = (np.zeros_like(self.components_),
+                 np.zeros_like(self.intercept_visible_),
+                 np.zeros_like(self.intercept_hidden_))
+            self._velocity = v
+        return v
+
+    def _chains(self):
+        """The persistent chains, resized if batch_size changed between calls."""
+        H = self.h_samples_
+        if H.shape != (self.batch_size, self.n_components) or H.dtype != \
+                self.components_.dtype or not H.flags.c_contiguous:
+            old = np.asarray(H, dtype=self.components_.dtype)
+            H = np.zeros((self.batch_size, self.n_components), self.components_.dtype)
+            n = min(len(old), len(H))
+            H[:n] = old[:n]
+            self.h_samples_ = H
+        return H
+
+    def _run_epoch(self, X, starts, n_threads):
+        """One pass over X (dense array or CSR) in the given minibatches."""
+        dtype = self.components_.dtype
+        if sp.issparse(X):
+            data, indices, indptr = as_kernel_csr(X, dtype)
+            dense = np.empty((0, X.shape[1]), dtype=dtype)
+        else:
+            data = np.empty(0, dtype=dtype)
+            indices = indptr = np.empty(0, dtype=np.int64)
+            dense = X
+        H = self._chains()
+        Wv, bv, cv = self._velocities()
+        streams = Streams(self._entropy, (self._n_epoch_calls,), H.shape[0])
+        self._n_epoch_calls += 1
+        with single_threaded_blas():
+            rbm_epoch(
+                dense, data, indices, indptr, starts,
+                self.components_, self.intercept_visible_, self.intercept_hidden_,
+                Wv, bv, cv, H, streams,
+                float(self.learning_rate), float(self.momentum),
+                float(self.weight_decay), int(self.n_gibbs_steps),
+                self.method == "pcd", sp.issparse(X), n_threads,
+            )
+
+    # -- public API ---------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to the data X by CD-k or PCD-k (``method``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 data is trained in float32.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        with unchanged_on_error(self):
+            X = self._check_fit_data(X, reset=True)
+            rng = check_random_state(self.random_state)
+            n_threads = effective_n_threads(self.n_jobs)
+            self._init_params(X.shape[1], X.dtype, rng)
+        starts = even_batch_starts(X.shape[0], self.batch_size)
+        begin = time.time()
+        for iteration in range(1, self.n_iter + 1):
+            self._run_epoch(X, starts, n_threads)
+            if self.verbose:
+                end = time.time()
+                print(
+                    "[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs"
+                    % (type(self).__name__, iteration,
+                       self.score_samples(X).mean(), end - begin)
+                )
+                begin = time.time()
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one more chunk of data: one pass over X in minibatches.
+
+        A chunk of at most ``batch_size`` rows is a single update, exactly
+        as scikit-learn's ``partial_fit``; a larger chunk is split into
+        minibatches of ``batch_size`` rows.  The persistent chains carry over
+        between calls.  float32 input on the first call keeps the model in
+        float32.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated model.
+        """
+        first = not hasattr(self, "components_")
+        with unchanged_on_error(self):
+            X = self._check_fit_data(
+                X, reset=first,
+                dtype=FLOAT_DTYPES if first else self.components_.dtype,
+            )
+            n_threads = effective_n_threads(self.n_jobs)
+            if first:
+                self.random_state_ = check_random_state(self.random_state)
+                self._init_params(X.shape[1], X.dtype, self.random_state_)
+        self._run_epoch(X, even_batch_starts(X.shape[0], self.batch_size), n_threads)
+        return self
+
+    def _check_params_for(self, X):
+        check_is_fitted(self)
+        return check_data(self, X, reset=False)
+
+    def transform(self, X):
+        """Hidden-unit activation probabilities P(h=1 | v=X).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to transform.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            Latent representation, in X's float dtype.
+        """
+        X = self._check_params_for(X)
+        return self._mean_hiddens(X)
+
+    def _mean_hiddens(self, v):
+        """P(h=1 | v) for visible values v (1-D or 2-D, dense or sparse)."""
+        W = self.components_
+        if hasattr(v, "dtype") and v.dtype in FLOAT_DTYPES:
+            W = W.astype(v.dtype, copy=False)
+        p = safe_sparse_dot(v, W.T)
+        p += self.intercept_hidden_.astype(p.dtype, copy=False)
+        return expit(p, out=p)
+
+    def _sample_hiddens(self, v, rng):
+        """Draw h ~ P(h | v) with a numpy ``RandomState``/``Generator`` rng."""
+        p = self._mean_hiddens(v)
+        return rng.uniform(size=p.shape) < p
+
+    def gibbs(self, v):
+        """Perform one Gibbs sampling step v -> h -> v'.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples, n_features)
+            Values of the visible layer to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Visible values after one Gibbs step.
+        """
+        v = self._check_params_for(v)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = check_random_state(self.random_state)
+        h = self._sample_hiddens(v, self.random_state_)
+        return self._sample_visibles(h, self.random_state_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class BernoulliRBM(_BaseRBM):
+    """Bernoulli restricted Boltzmann machine with compiled CD-k/PCD-k training.
+
+    A drop-in replacement for :class:`sklearn.neural_network.BernoulliRBM`:
+    the same parameters, defaults, attributes and methods, trained by
+    persistent contrastive divergence (PCD-1 with ``batch_size`` chains) by
+    default.  Each epoch of minibatch updates runs in one Cython/OpenMP
+    kernel call; a seeded fit gives bit-identical parameters for any
+    ``n_jobs``.  float32 data is trained and transformed in float32, dense and
+    sparse input give identical fits.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+
+    learning_rate : float, default=0.1
+        Step size of the parameter updates. Reasonable values are in the
+        10**[0., -3.] range.
+
+    batch_size : int, default=10
+        Rows per minibatch, and number of persistent chains for PCD.
+
+    n_iter : int, default=10
+        Passes (epochs) over the training data.
+
+    verbose : int, default=0
+        Print the pseudo-likelihood and time after each epoch when > 0.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and every random stream of training.
+        Pass an int for reproducible results.
+
+    n_gibbs_steps : int, default=1
+        k, the Gibbs steps of the negative phase (CD-k / PCD-k).
+
+    method : {"pcd", "cd"}, default="pcd"
+        Persistent contrastive divergence (chains carried across minibatches,
+        as scikit-learn does) or contrastive divergence (chains restarted
+        at the data of each minibatch).
+
+    momentum : float in [0, 1), default=0.0
+        Momentum of the parameter updates.
+
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases).
+
+    n_jobs : int, default=None
+        Threads of the training kernels. None uses every core OpenMP sees
+        (``OMP_NUM_THREADS`` is respected); -1 all cores; results do not
+        depend on it.
+
+    Attributes
+    ----------
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Biases of the hidden units.
+
+    intercept_visible_ : ndarray of shape (n_features,)
+        Biases of the visible units.
+
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix.
+
+    h_samples_ : ndarray of shape (batch_size, n_components)
+        Hidden states of the sampling chains.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when they are strings.
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : The estimator this one replaces.
+
+    References
+    ----------
+    Hinton, G. E. (2002). Training products of experts by minimizing
+    contrastive divergence. Neural Computation 14, 1771-1800.
+
+    Tieleman, T. (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. ICML 2008.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> model = BernoulliRBM(n_components=2, random_state=0).fit(X)
+    >>> model.transform(X).shape
+    (4, 2)
+    """
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        n_gibbs_steps=1,
+        method="pcd",
+        momentum=0.0,
+        weight_decay=0.0,
+        n_jobs=None,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_gibbs_steps = n_gibbs_steps
+        self.method = method
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.n_jobs = n_jobs
+
+    def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
+        X = check_data(self, X, reset=reset, dtype=dtype)
+        warn_outside_unit_interval(X, type(self).__name__)
+        return X
+
+    def _sample_visibles(self, h, rng):
+        """Draw v ~ P(v | h) with a numpy ``RandomState``/``Generator`` rng."""
+        p = np.dot(h, self.components_)
+        p += self.intercept_visible_
+        expit(p, out=p)
+        return rng.uniform(size=p.shape) < p
+
+    def _free_energy(self, v):
+        """F(v) = -b.v - sum_j softplus(c_j + W_j.v) (stable softplus)."""
+        return -safe_sparse_dot(v, self.intercept_visible_) - np.logaddexp(
+            0, safe_sparse_dot(v, self.components_.T) + self.intercept_hidden_
+        ).sum(axis=1)
+
+    def free_energy(self, X):
+        """Free energy F(x) = -log sum_h exp(-E(x, h)) of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+        """
+        return self._free_energy(self._check_params_for(X))
+
+    def score_samples(self, X):
+        """Stochastic pseudo-likelihood of X, as scikit-learn computes it.
+
+        For each sample one feature (drawn with ``random_state``) is flipped
+        and ``n_features * log sigmoid(F(x_flipped) - F(x))`` is returned.
+        The difference of free energies is computed directly from the flipped
+        feature's weights (no second pass over the data, no cancellation), so
+        dense and sparse input give the same values.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible values, binary or in [0, 1].
+
+        Returns
+        -------
+        pseudo_likelihood : ndarray of shape (n_samples,)
+            Random estimate of the pseudo-likelihood (a proxy for the
+            log-likelihood); always <= 0.
+        """
+        v = self._check_params_for(X)
+        rng = check_random_state(self.random_state)
+        n_samples, n_features = v.shape
+        rows = np.arange(n_samples)
+        ind = rng.randint(0, n_features, n_samples)
+        W = self.components_.astype(v.dtype, copy=False)
+        a = safe_sparse_dot(v, W.T) + self.intercept_hidden_.astype(v.dtype)
+        vi = v[rows, ind]
+        vi = np.asarray(vi.todense() if sp.issparse(vi) else vi).ravel()
+        delta = 1.0 - 2.0 * vi
+        shifted = a + delta[:, None] * W[:, ind].T
+        diff = -delta * self.intercept_visible_[ind] - (
+            np.logaddexp(0, shifted) - np.logaddexp(0, a)
+        ).sum(axis=1)
+        return -n_features * np.logaddexp(0, -diff)
+
+    def sample(self, n_samples, n_steps=1000, random_state=None):
+        """Draw visible samples from the model by block Gibbs sampling.
+
+        ``n_samples`` independent chains start from uniformly random binary
+        states and run ``n_steps`` steps v -> h -> v in the compiled kernel.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples (chains).
+        n_steps : int, default=1000
+            Gibbs steps per chain.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains; None falls back to the estimator's
+            ``random_state``.
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features)
+            Binary samples (0.0 / 1.0) in the model's dtype.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        if not isinstance(n_steps, Integral) or n_steps < 0:
+            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state
+        )
+        entropy = _entropy_from(rng)
+        n_features = self.components_.shape[1]
+        init = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
+            entropy, spawn_key=(0,))))
+        V = (init.random((n_samples, n_features)) < 0.5).astype(
+            self.components_.dtype)
+        n_chunks = -(-n_samples // SAMPLE_CHAIN_CHUNK)
+        streams = Streams(entropy, (1,), n_chunks)
+        with single_threaded_blas():
+            gibbs_chains(self.components_, self.intercept_visible_,
+                         self.intercept_hidden_, V, streams, int(n_steps),
+                         effective_n_threads(self.n_jobs))
+        return V
