@@ -50,8 +50,8 @@ from ._random cimport (
 # Fixed work units.  Changing them changes results in the last bits (GEMM
 # blocking), never their distribution; they must not depend on n_threads.
 cdef enum:
-    HID_CHUNK = 32
-    VIS_CHUNK = 64
+    HID_CHUNK = 64
+    VIS_CHUNK = 128
     CHAIN_CHUNK = 32
 
 HIDDEN_CHUNK = HID_CHUNK
