@@ -1,0 +1,56 @@
+"""scikit-learn's estimator checks over every public boltz estimator.
+
+EXPECTED_FAILURES maps an estimator class name to {check name: reason}; each
+entry must say why the check cannot pass for that model.
+"""
+
+import inspect
+
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import boltz
+
+EXPECTED_FAILURES = {
+    "BernoulliRBM": {
+        "check_methods_subset_invariance": (
+            "score_samples is the stochastic pseudo-likelihood: the flipped "
+            "feature of each row is drawn from random_state, so a subset draws "
+            "different features (scikit-learn's BernoulliRBM has the same xfail)"
+        ),
+        "check_methods_sample_order_invariance": (
+            "score_samples flips a randomly drawn feature per row; reordering "
+            "the rows reorders the draws (same xfail as scikit-learn's)"
+        ),
+    },
+}
+
+# Small, quick settings for the checks (they fit dozens of times).
+CHECK_PARAMS = {
+    "BernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
+}
+
+
+def _public_estimators():
+    for name in boltz.__all__:
+        obj = getattr(boltz, name)
+        if inspect.isclass(obj) and issubclass(obj, BaseEstimator):
+            yield obj(**CHECK_PARAMS.get(name, {}))
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
+
+
+def test_every_public_estimator_is_checked():
+    names = {type(e).__name__ for e in _public_estimators()}
+    assert "BernoulliRBM" in names
+    assert set(EXPECTED_FAILURES) <= names
+
+
+@parametrize_with_checks(
+    list(_public_estimators()), expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
