@@ -1,0 +1,107 @@
+"""Plain NumPy reference implementations of the kernels, for the tests.
+
+They follow the documented conventions of the kernels (which uniforms each
+chain draws, in which order) but share no code with them.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+def chain_stream(entropy, key, i):
+    """Stream i of a call keyed ``key``: SFC64(SeedSequence(entropy, key + (i,)))."""
+    return np.random.SFC64(np.random.SeedSequence(entropy, spawn_key=tuple(key) + (i,)))
+
+
+def draw_uint32(gen, n):
+    """n uint32 draws: ceil(n/2) 64-bit outputs, low half first."""
+    raw = gen.random_raw((n + 1) // 2)
+    return raw.view(np.uint32)[:n].copy()
+
+
+def bernoulli(p, u):
+    """1.0 where u < p * 2^32 (comparison in double precision)."""
+    return (u.astype(np.float64) < p.astype(np.float64) * 4294967296.0).astype(p.dtype)
+
+
+def even_starts(n, batch_size):
+    n_batches = -(-n // batch_size)
+    sizes = [n // n_batches + (1 if i < n % n_batches else 0) for i in range(n_batches)]
+    return np.concatenate([[0], np.cumsum(sizes)])
+
+
+def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
+              momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None):
+    """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
+
+    Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    W, b, c, H = (np.array(a, dtype=np.float64) for a in (W, b, c, H))
+    n_chains, J = H.shape
+    F = W.shape[1]
+    batch_size = n_chains if batch_size is None else batch_size
+    if momentum:
+        if velocity is None:
+            vW, vb, vc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
+        else:
+            vW, vb, vc = (np.array(v, dtype=np.float64) for v in velocity)
+    gens = [chain_stream(entropy, (call,), i) for i in range(n_chains)]
+    n_rand = (0 if persistent else J) + k * (F + J)
+    starts = even_starts(X.shape[0], batch_size)
+    for s0, s1 in zip(starts[:-1], starts[1:]):
+        vpos = X[s0:s1]
+        nb = s1 - s0
+        nc = n_chains if persistent else nb
+        R = np.stack([draw_uint32(gens[i], n_rand) for i in range(nc)])
+        hpos = expit(vpos @ W.T + c)
+        off = 0
+        if not persistent:
+            H = H.copy()
+            H[:nb] = bernoulli(hpos, R[:, :J])
+            off = J
+        Hc = H[:nc]
+        for s in range(k):
+            r = R[:, off + s * (F + J): off + (s + 1) * (F + J)]
+            vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
+            hneg = expit(vneg @ W.T + c)
+            Hc = bernoulli(hneg, r[:, F:])
+        gW = hpos.T @ vpos / nb - hneg.T @ vneg / nc
+        gb = vpos.mean(0) - vneg.mean(0)
+        gc = hpos.mean(0) - hneg.mean(0)
+        if momentum:
+            vW = momentum * vW + lr * (gW - weight_decay * W)
+            vb = momentum * vb + lr * gb
+            vc = momentum * vc + lr * gc
+            W, b, c = W + vW, b + vb, c + vc
+        else:
+            W = W + lr * (gW - weight_decay * W)
+            b = b + lr * gb
+            c = c + lr * gc
+        H = H.copy()
+        H[:nc] = Hc
+    return W, b, c, H, ((vW, vb, vc) if momentum else None)
+
+
+def free_energy(v, W, b, c):
+    return -v @ b - np.logaddexp(0, v @ W.T + c).sum(axis=1)
+
+
+def pseudo_likelihood(v, W, b, c, ind):
+    """n_features * log sigmoid(F(v with bit ind flipped) - F(v)), by two passes."""
+    v = np.asarray(v, dtype=np.float64)
+    v_ = v.copy()
+    rows = np.arange(v.shape[0])
+    v_[rows, ind] = 1 - v_[rows, ind]
+    d = free_energy(v_, W, b, c) - free_energy(v, W, b, c)
+    return -v.shape[1] * np.logaddexp(0, -d)
+
+
+def rbm_joint_distribution(W, b, c):
+    """Exact p(v) of a tiny RBM by enumerating every visible state."""
+    F = W.shape[1]
+    states = ((np.arange(2**F)[:, None] >> np.arange(F)) & 1).astype(np.float64)
+    logp = -free_energy(states, W, b, c)
+    logp -= logp.max()
+    p = np.exp(logp)
+    return states, p / p.sum()

@@ -1,0 +1,73 @@
+"""The shared kernel pieces: row-major GEMM, random streams, sigmoid, threads."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import expit
+
+from boltz._kernels import _blas, _random
+from boltz._threads import effective_n_threads, openmp_enabled
+
+from . import _reference as ref
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_row_major_gemm_matches_matmul(dtype, trans_a, trans_b):
+    rng = np.random.RandomState(0)
+    m, n, k = 7, 5, 11
+    A = rng.randn(*((k, m) if trans_a else (m, k))).astype(dtype)
+    B = rng.randn(*((n, k) if trans_b else (k, n))).astype(dtype)
+    C = rng.randn(m, n).astype(dtype)
+    expected = 0.5 * (A.T if trans_a else A) @ (B.T if trans_b else B) + 2.0 * C
+    out = _blas._gemm(A, B, C.copy(), trans_a, trans_b, 0.5, 2.0)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(out, expected, rtol=tol, atol=tol)
+
+
+def test_gemm_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="incompatible"):
+        _blas._gemm(np.ones((2, 3)), np.ones((4, 2)), np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8])
+def test_streams_follow_the_documented_numpy_convention(n):
+    s = _random.Streams(12345, (3,), 4)
+    for i in range(4):
+        first = s.uint32(i, n)
+        second = s.uint32(i, 5)
+        gen = ref.chain_stream(12345, (3,), i)
+        assert_array_equal(first, ref.draw_uint32(gen, n))
+        assert_array_equal(second, ref.draw_uint32(gen, 5))
+    assert not np.array_equal(s.uint32(0, 16), s.uint32(1, 16))
+
+
+def test_uniform_draws_are_uniform():
+    u = _random.Streams(1, (), 1).uint32(0, 200000) / 2.0**32
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    assert np.abs(counts / len(u) - 0.1).max() < 0.005
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-14), (np.float32, 3e-7)])
+def test_sigmoid_is_accurate_and_never_overflows(dtype, rtol):
+    x = np.concatenate([np.linspace(-30, 30, 10001), [-1e308, -800, -100, 0, 100,
+                                                      800, 1e308]])
+    x = x[np.abs(x) <= np.finfo(dtype).max].astype(dtype)[None, :]
+    s = _random._sigmoid(x)
+    expected = expit(x.astype(np.float64))
+    assert np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1))
+    tiny = np.finfo(dtype).tiny * 1e4
+    ok = expected > tiny
+    assert_allclose(s[ok], expected[ok], rtol=rtol)
+    assert np.all(s[~ok] <= tiny)
+
+
+def test_thread_count_translation():
+    assert effective_n_threads(1) == 1
+    assert effective_n_threads(None) >= 1
+    if openmp_enabled():
+        assert effective_n_threads(3) == 3
+        assert effective_n_threads(-1) >= 1
+        with pytest.raises(ValueError, match="n_jobs == 0"):
+            effective_n_threads(0)
