@@ -7,14 +7,16 @@ threads share the work *inside* each minibatch.  One OpenMP region lives for
 the whole epoch; within a minibatch the threads take turns over fixed chunks
 of units, separated by barriers:
 
-    prep   chains (round robin): draw this batch's uniforms from each chain's
-           stream; rows: densify a sparse batch
-    A      hidden chunks: h_pos = sigmoid(v_pos W^T + c)   [CD: sample chains]
+    [A]    CD only, hidden chunks: h_pos = sigmoid(v_pos W^T + c); the chains
+           start from a sample of it
     B      visible chunks: v_neg ~ p(v | h_chain); update b at the last step
-    C      hidden chunks: h_neg = sigmoid(v_neg W^T + c); at the last step
-           update W rows and c; sample h_chain ~ h_neg
+    C      hidden chunks: [h_pos; h_neg] = sigmoid([v_pos; v_neg] W^T + c) in
+           one GEMM (PCD; CD computes h_neg only); sample h_chain ~ h_neg;
+           update c and, in one GEMM with K = n_rows + n_chains, W;
+           then prepare the next batch (chain uniforms, rows copied or
+           densified from CSR) into the other half of a double buffer
 
-A and B need no barrier between them for PCD (they read different state).
+PCD-1 thus costs two barriers and three GEMM calls per chunk and minibatch.
 Every GEMM works on a chunk whose size is a constant of the kernel, not of
 the thread count, and every chain has its own random stream, so the result
 is bit-identical for any number of threads.  BLAS must run single-threaded
@@ -53,6 +55,7 @@ cdef enum:
     HID_CHUNK = 64
     VIS_CHUNK = 128
     CHAIN_CHUNK = 32
+    MAX_CHUNK = 256     # bound of HID_CHUNK and VIS_CHUNK (stack buffers)
 
 HIDDEN_CHUNK = HID_CHUNK
 VISIBLE_CHUNK = VIS_CHUNK
@@ -80,6 +83,7 @@ cdef struct _EpochShape:
     int n_features
     int n_hidden
     int n_chains        # persistent chains (PCD) or the largest batch (CD)
+    int max_rows        # largest batch
     int n_gibbs
     int persistent
     int sparse
@@ -89,6 +93,50 @@ cdef struct _EpochShape:
     double weight_decay
 
 
+cdef inline void _col_sums(const floating *x, long ld, int rows, int cols,
+                           double *out) noexcept nogil:
+    """out[c] = sum_r x[r, c], accumulated row by row (contiguous, vectorises)."""
+    cdef int r, j
+    cdef const floating *row
+    for j in range(cols):
+        out[j] = 0.0
+    for r in range(rows):
+        row = x + r * ld
+        for j in range(cols):
+            out[j] += row[j]
+
+
+cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
+                      const floating *X_data, const int64_t *X_indices,
+                      const int64_t *X_indptr, const int64_t *starts,
+                      bitgen_t **gens, floating *VS, uint32_t *R,
+                      int tid, int T) noexcept nogil:
+    """Uniforms of every chain and the batch's rows into VS[:nb] (row round robin)."""
+    cdef int F = sh.n_features
+    cdef int64_t start = starts[bi]
+    cdef int nb = <int>(starts[bi + 1] - start)
+    cdef int nc = sh.n_chains if sh.persistent else nb
+    cdef int i, r, f
+    cdef int64_t p
+    cdef floating *vrow
+    cdef const floating *xrow
+    for i in range(nc):
+        if i % T == tid:
+            fill_uint32(gens[i], R + <long>i * sh.n_rand, sh.n_rand)
+    for r in range(nb):
+        if r % T != tid:
+            continue
+        vrow = VS + <long>r * F
+        if sh.sparse:
+            memset(vrow, 0, F * sizeof(floating))
+            for p in range(X_indptr[start + r], X_indptr[start + r + 1]):
+                vrow[X_indices[p]] += X_data[p]
+        else:
+            xrow = X + (start + r) * F
+            for f in range(F):
+                vrow[f] = xrow[f]
+
+
 cdef void _epoch_thread(
     _EpochShape sh,
     const floating *X, const floating *X_data, const int64_t *X_indices,
@@ -96,67 +144,63 @@ cdef void _epoch_thread(
     floating *W, floating *b, floating *c,
     floating *Wv, floating *bv, floating *cv,
     floating *H, bitgen_t **gens,
-    floating *hpos, floating *hneg, floating *vneg, floating *vdense,
-    uint32_t *R, int tid, int T,
+    floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
+    int tid, int T,
 ) noexcept nogil:
+    # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
+    # rows the matching h_pos and h_neg.  One GEMM then gives h_pos and h_neg
+    # together (PCD) and one GEMM with K = nb + nc applies the whole update.
+    # VS and R are double-buffered so that the next batch is prepared while
+    # the current one finishes (two barriers per batch for PCD-1).
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
     cdef int n_rand = sh.n_rand
     cdef int n_hc = (J + HID_CHUNK - 1) // HID_CHUNK
     cdef int n_fc = (F + VIS_CHUNK - 1) // VIS_CHUNK
-    cdef int bi, i, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last
-    cdef int64_t start, row, p
-    cdef const floating *vpos
+    cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0
+    cdef long p
+    cdef floating *VS
+    cdef uint32_t *R
+    cdef floating *vneg
+    cdef floating *hneg
     cdef floating *wrow
-    cdef floating *vrow
     cdef double lr = sh.lr, mom = sh.momentum, wd = sh.weight_decay
-    cdef double a_pos, a_neg, g, sp, sn
+    cdef double a_pos, a_neg, g
+    cdef double sp[MAX_CHUNK]
+    cdef double sn[MAX_CHUNK]
     cdef bint use_mom = mom != 0.0
 
+    _prep_batch(sh, 0, X, X_data, X_indices, X_indptr, starts, gens, VS0, R0,
+                tid, T)
+    boltz_omp_barrier()
+
     for bi in range(n_batches):
-        start = starts[bi]
-        nb = <int>(starts[bi + 1] - start)
+        VS = VS0 if bi % 2 == 0 else VS1
+        R = R0 if bi % 2 == 0 else R1
+        nb = <int>(starts[bi + 1] - starts[bi])
         nc = sh.n_chains if sh.persistent else nb
         a_pos = lr / nb
         a_neg = lr / nc
+        vneg = VS + <long>nb * F
+        hneg = HS + <long>nb * J
 
-        # ---- prep: uniforms per chain, densified sparse rows ----
-        for i in range(nc):
-            if i % T != tid:
-                continue
-            fill_uint32(gens[i], R + <long>i * n_rand, n_rand)
-        if sh.sparse:
-            for r in range(nb):
-                if r % T != tid:
-                    continue
-                vrow = vdense + <long>r * F
-                memset(vrow, 0, F * sizeof(floating))
-                row = start + r
-                for p in range(X_indptr[row], X_indptr[row + 1]):
-                    vrow[X_indices[p]] += X_data[p]
-            vpos = vdense
-        else:
-            vpos = X + start * F
-        boltz_omp_barrier()
-
-        # ---- A: positive hidden probabilities ----
-        for jc in range(n_hc):
-            if jc % T != tid:
-                continue
-            j0 = jc * HID_CHUNK
-            jn = min(HID_CHUNK, J - j0)
-            gemm_rm(NoTrans, Tr, nb, jn, F, <floating>1.0, vpos, F,
-                    W + <long>j0 * F, F, <floating>0.0, hpos + j0, J)
-            _sigmoid_bias(hpos + j0, c + j0, nb, jn, J)
-            if not sh.persistent:
-                _bernoulli(H + j0, J, hpos + j0, J, R + j0, n_rand, nb, jn)
         if not sh.persistent:
+            # ---- A (CD): h_pos, and the chains start from a sample of it ----
+            for jc in range(n_hc):
+                if jc % T != tid:
+                    continue
+                j0 = jc * HID_CHUNK
+                jn = min(HID_CHUNK, J - j0)
+                gemm_rm(NoTrans, Tr, nb, jn, F, <floating>1.0, VS, F,
+                        W + <long>j0 * F, F, <floating>0.0, HS + j0, J)
+                _sigmoid_bias(HS + j0, c + j0, nb, jn, J)
+                _bernoulli(H + j0, J, HS + j0, J, R + j0, n_rand, nb, jn)
             boltz_omp_barrier()
 
         for s in range(sh.n_gibbs):
             last = s == sh.n_gibbs - 1
             roff = (0 if sh.persistent else J) + s * (F + J)
-            # ---- B: v_neg ~ p(v | h_chain) ----
+            # ---- B: v_neg ~ p(v | h_chain); visible-bias update ----
             for fc in range(n_fc):
                 if fc % T != tid:
                     continue
@@ -167,61 +211,59 @@ cdef void _epoch_thread(
                 _sigmoid_bias(vneg + f0, b + f0, nc, fn, F)
                 _bernoulli(vneg + f0, F, vneg + f0, F, R + roff + f0, n_rand, nc, fn)
                 if last:
-                    for f in range(f0, f0 + fn):
-                        sp = 0.0
-                        for r in range(nb):
-                            sp += vpos[<long>r * F + f]
-                        sn = 0.0
-                        for r in range(nc):
-                            sn += vneg[<long>r * F + f]
-                        g = a_pos * sp - a_neg * sn
+                    _col_sums(VS + f0, F, nb, fn, sp)
+                    _col_sums(vneg + f0, F, nc, fn, sn)
+                    for f in range(fn):
+                        g = a_pos * sp[f] - a_neg * sn[f]
                         if use_mom:
-                            bv[f] = <floating>(mom * bv[f] + g)
-                            b[f] += bv[f]
+                            bv[f0 + f] = <floating>(mom * bv[f0 + f] + g)
+                            b[f0 + f] += bv[f0 + f]
                         else:
-                            b[f] += <floating>g
+                            b[f0 + f] += <floating>g
             boltz_omp_barrier()
 
-            # ---- C: h_neg, updates, next chain state ----
+            # ---- C: h_pos/h_neg, updates of W and c, next chain state ----
             for jc in range(n_hc):
                 if jc % T != tid:
                     continue
                 j0 = jc * HID_CHUNK
                 jn = min(HID_CHUNK, J - j0)
-                gemm_rm(NoTrans, Tr, nc, jn, F, <floating>1.0, vneg, F,
-                        W + <long>j0 * F, F, <floating>0.0, hneg + j0, J)
-                _sigmoid_bias(hneg + j0, c + j0, nc, jn, J)
-                if last:
-                    for j in range(j0, j0 + jn):
-                        sp = 0.0
-                        for r in range(nb):
-                            sp += hpos[<long>r * J + j]
-                        sn = 0.0
-                        for r in range(nc):
-                            sn += hneg[<long>r * J + j]
-                        g = a_pos * sp - a_neg * sn
-                        if use_mom:
-                            cv[j] = <floating>(mom * cv[j] + g)
-                            c[j] += cv[j]
-                        else:
-                            c[j] += <floating>g
-                    if use_mom:
-                        wrow = Wv + <long>j0 * F
-                        gemm_rm(Tr, NoTrans, jn, F, nb, <floating>a_pos, hpos + j0, J,
-                                vpos, F, <floating>mom, wrow, F)
-                        gemm_rm(Tr, NoTrans, jn, F, nc, <floating>(-a_neg), hneg + j0,
-                                J, vneg, F, <floating>1.0, wrow, F)
-                        for p in range(<long>j0 * F, <long>(j0 + jn) * F):
-                            if wd != 0.0:
-                                Wv[p] -= <floating>(lr * wd) * W[p]
-                            W[p] += Wv[p]
-                    else:
-                        wrow = W + <long>j0 * F
-                        gemm_rm(Tr, NoTrans, jn, F, nb, <floating>a_pos, hpos + j0, J,
-                                vpos, F, <floating>(1.0 - lr * wd), wrow, F)
-                        gemm_rm(Tr, NoTrans, jn, F, nc, <floating>(-a_neg), hneg + j0,
-                                J, vneg, F, <floating>1.0, wrow, F)
+                # PCD computes h_pos here too, in the same GEMM as h_neg
+                m0 = 0 if (last and sh.persistent) else nb
+                gemm_rm(NoTrans, Tr, nb + nc - m0, jn, F, <floating>1.0,
+                        VS + <long>m0 * F, F, W + <long>j0 * F, F,
+                        <floating>0.0, HS + <long>m0 * J + j0, J)
+                _sigmoid_bias(HS + <long>m0 * J + j0, c + j0, nb + nc - m0, jn, J)
                 _bernoulli(H + j0, J, hneg + j0, J, R + roff + F + j0, n_rand, nc, jn)
+                if not last:
+                    continue
+                _col_sums(HS + j0, J, nb, jn, sp)
+                _col_sums(hneg + j0, J, nc, jn, sn)
+                for j in range(jn):
+                    g = a_pos * sp[j] - a_neg * sn[j]
+                    if use_mom:
+                        cv[j0 + j] = <floating>(mom * cv[j0 + j] + g)
+                        c[j0 + j] += cv[j0 + j]
+                    else:
+                        c[j0 + j] += <floating>g
+                # scale the stacked rows so one GEMM applies the whole gradient
+                for r in range(nb + nc):
+                    g = a_pos if r < nb else -a_neg
+                    for j in range(j0, j0 + jn):
+                        HS[<long>r * J + j] *= <floating>g
+                wrow = (Wv if use_mom else W) + <long>j0 * F
+                gemm_rm(Tr, NoTrans, jn, F, nb + nc, <floating>1.0, HS + j0, J,
+                        VS, F, <floating>(mom if use_mom else 1.0 - lr * wd),
+                        wrow, F)
+                if use_mom:
+                    for p in range(<long>j0 * F, <long>(j0 + jn) * F):
+                        if wd != 0.0:
+                            Wv[p] -= <floating>(lr * wd) * W[p]
+                        W[p] += Wv[p]
+            if last and bi + 1 < n_batches:
+                _prep_batch(sh, bi + 1, X, X_data, X_indices, X_indptr, starts,
+                            gens, VS1 if bi % 2 == 0 else VS0,
+                            R1 if bi % 2 == 0 else R0, tid, T)
             boltz_omp_barrier()
 
 
@@ -287,11 +329,12 @@ def rbm_epoch(
     cdef int n_batches = batch_starts.shape[0] - 1
     cdef int max_rows = 0
     cdef int i, T
-    cdef floating *hpos = NULL
-    cdef floating *hneg = NULL
-    cdef floating *vneg = NULL
-    cdef floating *vdense = NULL
-    cdef uint32_t *R = NULL
+    cdef floating *HS = NULL
+    cdef floating *VS0 = NULL
+    cdef floating *VS1 = NULL
+    cdef uint32_t *R0 = NULL
+    cdef uint32_t *R1 = NULL
+    cdef size_t rows
     cdef const floating *Xp = NULL
     cdef const floating *Xd = NULL
     cdef const int64_t *Xi = NULL
@@ -304,6 +347,7 @@ def rbm_epoch(
     sh.n_hidden = W.shape[0]
     sh.n_chains = H.shape[0]
     sh.n_gibbs = n_gibbs_steps
+    sh.max_rows = 0
     sh.persistent = persistent
     sh.sparse = sparse
     sh.lr = learning_rate
@@ -344,27 +388,26 @@ def rbm_epoch(
             raise ValueError("X does not match the batches or the weights")
         Xp = &X[0, 0]
 
-    hpos = <floating *>malloc(<size_t>max_rows * sh.n_hidden * sizeof(floating))
-    hneg = <floating *>malloc(<size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
-    vneg = <floating *>malloc(<size_t>sh.n_chains * sh.n_features * sizeof(floating))
-    R = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
-    if sparse:
-        vdense = <floating *>malloc(<size_t>max_rows * sh.n_features * sizeof(floating))
+    rows = <size_t>max_rows + sh.n_chains
+    HS = <floating *>malloc(rows * sh.n_hidden * sizeof(floating))
+    VS0 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
+    VS1 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
+    R0 = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    R1 = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
     try:
-        if hpos == NULL or hneg == NULL or vneg == NULL or R == NULL or (
-                sparse and vdense == NULL):
+        if HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL:
             raise MemoryError()
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
                           &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, &H[0, 0],
-                          streams.ptrs, hpos, hneg, vneg, vdense, R,
+                          streams.ptrs, HS, VS0, VS1, R0, R1,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
     finally:
-        free(hpos)
-        free(hneg)
-        free(vneg)
-        free(vdense)
-        free(R)
+        free(HS)
+        free(VS0)
+        free(VS1)
+        free(R0)
+        free(R1)
 
 
 def gibbs_chains(
