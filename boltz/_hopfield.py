@@ -328,15 +328,20 @@ class HopfieldNetwork(_BinaryHopfieldBase):
             # w_ij += (x_i x_j - x_i h_ji - h_ij x_j) / N with the local
             # fields h_ij = sum_{k != i, j} w_ik x_k = h_i - w_ij x_j (zero
             # diagonal), which simplifies to the line below.
+            # (x h^T + h x^T is formed as A + A^T so W stays exactly symmetric.)
             for x in S64:
-                h = W @ x
-                W += (np.outer(x, x) - np.outer(x, h) - np.outer(h, x) + 2 * W) / n
+                A = np.outer(x, W @ x)
+                W += (np.outer(x, x) - (A + A.T) + 2 * W) / n
                 np.fill_diagonal(W, 0.0)
         else:
             W = np.linalg.pinv(S64) @ S64
             W = 0.5 * (W + W.T)
         np.fill_diagonal(W, 0.0)
         self.weights_ = np.ascontiguousarray(W, dtype=dtype)
+        # Ties: a field within the rounding error of its incremental
+        # updates (n terms of at most max_i sum_j |w_ij|) counts as zero.
+        self._tie_tol = float(4 * n * np.finfo(np.float64).eps
+                              * np.abs(W).sum(axis=1).max(initial=0.0))
         self.n_patterns_ = n_patterns + S.shape[0]
         capacity, text = self._capacity(n)
         _warn_capacity(type(self).__name__, self.n_patterns_, capacity, text)
@@ -381,9 +386,10 @@ class HopfieldNetwork(_BinaryHopfieldBase):
         with single_threaded_blas():
             if self.update == "async":
                 async_recall(W, S, n_iter, self._streams(S.shape[0]),
-                             int(self.max_iter), n_threads)
+                             int(self.max_iter), self._tie_tol, n_threads)
             else:
-                sync_recall(W, S, n_iter, int(self.max_iter), n_threads)
+                sync_recall(W, S, n_iter, int(self.max_iter), self._tie_tol,
+                            n_threads)
 
     def _energy(self, S):
         """E(s) = -1/2 s^T W s."""

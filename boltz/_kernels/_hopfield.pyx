@@ -2,7 +2,11 @@
 
 States are bipolar (+1/-1) and stored in a floating array, one probe per row.
 Every kernel updates the states in place and reports the sweeps each probe
-ran.  A unit whose local field is exactly zero keeps its state.
+ran.  A unit whose local field is a tie keeps its state: ``|h_i| <= tol``
+for the classical kernels (the estimator passes a bound on the rounding
+error of a field, so that an exact tie that rounding turned into +-1e-16
+is still a tie and a fixed point stays one), ``drive == 0`` for the dense
+kernel.
 
 Parallel layout
 ---------------
@@ -77,7 +81,7 @@ cdef inline void _random_order(bitgen_t *bg, int32_t *perm, uint32_t *u,
 
 
 cdef int _async_probe(const floating *W, floating *s, floating *h, int n,
-                      int max_iter, bitgen_t *bg, int32_t *perm,
+                      int max_iter, double tol, bitgen_t *bg, int32_t *perm,
                       uint32_t *u) noexcept nogil:
     """Asynchronous sweeps of one probe; returns the sweeps run."""
     cdef int it, k, i, j, flips
@@ -89,9 +93,9 @@ cdef int _async_probe(const floating *W, floating *s, floating *h, int n,
         for k in range(n):
             i = perm[k]
             hi = h[i]
-            if hi > 0:
+            if hi > tol:
                 new = 1
-            elif hi < 0:
+            elif hi < -tol:
                 new = -1
             else:
                 continue
@@ -113,6 +117,7 @@ def async_recall(
     int32_t[::1] n_iter,
     Streams streams,
     int max_iter,
+    double tol,
     int n_threads,
 ):
     """Asynchronous recall of every probe (row of S) under weights W, in place.
@@ -130,6 +135,8 @@ def async_recall(
         At least ceil(n_probes / PROBE_CHUNK) streams, one per chunk.
     max_iter : int
         Most sweeps per probe.
+    tol : float
+        Fields with ``|h| <= tol`` are ties (the unit keeps its state).
     n_threads : int
         OpenMP threads.
     """
@@ -166,7 +173,7 @@ def async_recall(
                     &W[0, 0], n, <floating>0.0, H, n)
             for p in range(m):
                 n_iter[r0 + p] = _async_probe(
-                    &W[0, 0], &S[r0 + p, 0], H + <long>p * n, n, max_iter,
+                    &W[0, 0], &S[r0 + p, 0], H + <long>p * n, n, max_iter, tol,
                     streams.ptrs[c], Pall + <long>t * n, Uall + <long>t * (n + 1))
     finally:
         free(Hall)
@@ -175,7 +182,7 @@ def async_recall(
 
 
 cdef int _sync_chunk(const floating *W, floating *S, floating *H, int32_t *n_iter,
-                     int m, int n, int max_iter) noexcept nogil:
+                     int m, int n, int max_iter, double tol) noexcept nogil:
     """Synchronous sweeps of m probes (rows of S) together."""
     cdef int it, p, i, changed, ch_p
     cdef floating hi, new
@@ -195,9 +202,9 @@ cdef int _sync_chunk(const floating *W, floating *S, floating *H, int32_t *n_ite
             ch_p = 0
             for i in range(n):
                 hi = h[i]
-                if hi > 0:
+                if hi > tol:
                     new = 1
-                elif hi < 0:
+                elif hi < -tol:
                     new = -1
                 else:
                     continue
@@ -221,6 +228,7 @@ def sync_recall(
     floating[:, ::1] S,
     int32_t[::1] n_iter,
     int max_iter,
+    double tol,
     int n_threads,
 ):
     """Synchronous recall ``s <- sign(W s)`` of every probe, in place.
@@ -237,6 +245,8 @@ def sync_recall(
         fixed point not reached, or a two-cycle).  # OUT
     max_iter : int
         Most sweeps.
+    tol : float
+        Fields with ``|h| <= tol`` are ties (the unit keeps its state).
     n_threads : int
         OpenMP threads.
     """
@@ -262,7 +272,7 @@ def sync_recall(
             r0 = c * CHUNK
             m = min(CHUNK, n_probes - r0)
             _sync_chunk(&W[0, 0], &S[r0, 0], Hall + <long>t * CHUNK * n,
-                        &n_iter[r0], m, n, max_iter)
+                        &n_iter[r0], m, n, max_iter, tol)
     finally:
         free(Hall)
 
