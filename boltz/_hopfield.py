@@ -472,8 +472,8 @@ class DenseHopfieldNetwork(_BinaryHopfieldBase):
     >>> rng = np.random.default_rng(0)
     >>> patterns = rng.choice([-1, 1], size=(200, 100))   # P > N
     >>> net = DenseHopfieldNetwork(degree=3, random_state=0).fit(patterns)
-    >>> float((net.predict(patterns) == patterns).mean())
-    1.0
+    >>> bool((net.predict(patterns) == patterns).mean() > 0.999)
+    True
     """
 
     _parameter_constraints: dict = {
