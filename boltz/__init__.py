@@ -6,7 +6,15 @@ loops run in Cython/OpenMP kernels.
 """
 
 from ._config import show_config
+from ._hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
 from ._rbm import BernoulliRBM
 from ._version import __version__
 
-__all__ = ["BernoulliRBM", "show_config", "__version__"]
+__all__ = [
+    "BernoulliRBM",
+    "DenseHopfieldNetwork",
+    "HopfieldNetwork",
+    "ModernHopfieldNetwork",
+    "show_config",
+    "__version__",
+]

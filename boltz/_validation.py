@@ -97,3 +97,71 @@ def as_kernel_csr(X, dtype):
         np.ascontiguousarray(X.indices, dtype=np.int64),
         np.ascontiguousarray(X.indptr, dtype=np.int64),
     )
+
+
+# Pattern encodings of the binary-state models (Hopfield networks): the
+# values a pattern may take and how they map to the bipolar states -1/+1
+# the kernels work with.
+ENCODINGS = {"binary": (0.0, 1.0), "bipolar": (-1.0, 1.0)}
+
+
+def detect_encoding(X, name):
+    """The encoding of a pattern matrix: "binary" ({0, 1}) or "bipolar" ({-1, +1}).
+
+    Raises a ValueError naming the offending values when X is neither (for
+    example continuous data, or 0, -1 and +1 mixed).  A matrix of ones only
+    fits both and is reported as "binary".
+    """
+    values = np.unique(X)
+    if np.all(np.isin(values, ENCODINGS["binary"])):
+        return "binary"
+    if np.all(np.isin(values, ENCODINGS["bipolar"])):
+        return "bipolar"
+    shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+    if np.all(np.isin(values, (-1.0, 0.0, 1.0))):
+        problem = "mixes the {0, 1} and {-1, +1} encodings"
+    else:
+        problem = "is not binary"
+    raise ValueError(
+        f"{name} stores binary patterns, but X {problem} (values: {shown}). "
+        "Give patterns in {0, 1} or in {-1, +1}, one encoding throughout, or "
+        "set binarize=<threshold> to threshold continuous data (values above "
+        "the threshold become 1, the others 0)."
+    )
+
+
+def to_bipolar(X, name, *, encoding=None, binarize=None, dtype=None):
+    """Map a validated float pattern matrix to bipolar states (a new C array).
+
+    With ``binarize`` set, values above it are "on" and the others "off"
+    (encoding "binary").  Otherwise the encoding is detected; when
+    ``encoding`` is given (the one seen in fit) X must use it.
+
+    Returns
+    -------
+    S : ndarray of the same shape, values -1.0 / +1.0, dtype ``dtype`` or X's
+    encoding : str
+    """
+    dtype = X.dtype if dtype is None else dtype
+    if binarize is not None:
+        return np.where(X > binarize, 1.0, -1.0).astype(dtype), "binary"
+    found = detect_encoding(X, name)
+    if encoding is not None and found != encoding and not (
+        encoding == "bipolar" and np.all(X == 1.0)
+    ):
+        lo, hi = ENCODINGS[encoding]
+        raise ValueError(
+            f"{name} was fitted on {encoding} patterns ({lo:g}/{hi:g}) but X "
+            f"uses the {found} encoding. Encode X as the fitted patterns were "
+            f"(e.g. 2 * X - 1 turns 0/1 into -1/+1, (X + 1) / 2 the reverse)."
+        )
+    S = np.where(X > 0, 1.0, -1.0).astype(dtype)
+    return S, encoding if encoding is not None else found
+
+
+def from_bipolar(S, encoding):
+    """Bipolar states back to the fitted encoding (in place when possible)."""
+    if encoding == "binary":
+        S += 1
+        S *= 0.5
+    return S
