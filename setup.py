@@ -87,12 +87,16 @@ class BuildExt(build_ext):
 
 def _extensions():
     here = os.path.join("boltz", "_kernels")
+    # numpy's C distributions (ziggurat normals) live in its static npyrandom
+    npyrandom = os.path.join(os.path.dirname(np.get_include()), "..", "random", "lib")
     exts = [
         Extension(
             f"boltz._kernels.{name}",
             [os.path.join(here, f"{name}.pyx")],
             include_dirs=[np.get_include(), here],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+            **(dict(library_dirs=[os.path.normpath(npyrandom)], libraries=["npyrandom"])
+               if name == "_random" else {}),
         )
         for name in KERNELS
     ]

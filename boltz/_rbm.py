@@ -41,6 +41,18 @@ def even_batch_starts(n_samples, batch_size):
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
+def kernel_chunks(batch_size, n_features, n_components, dtype):
+    """Work-chunk sizes (hidden, visible) of the epoch kernel for a problem.
+
+    The kernel splits every minibatch's work into chunks of this many units
+    and hands the chunks to its threads.  The sizes fix the GEMM shapes and
+    hence the last bits of the result, so they depend on the problem's shape
+    only, never on the thread count: a seeded fit is bit-identical for any
+    ``n_jobs``.
+    """
+    return 64, 128
+
+
 def _entropy_from(rng):
     """128 bits of SeedSequence entropy drawn from a RandomState."""
     words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
@@ -53,6 +65,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     Subclasses provide the visible-unit specific parts (input checks, the
     conditionals and the free energy); the epoch itself is one kernel call.
     """
+
+    _gaussian_visibles = False  # the kernel's visible-unit type
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -122,6 +136,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         H = self._chains()
         Wv, bv, cv = self._velocities()
         streams = Streams(self._entropy, (self._n_epoch_calls,), H.shape[0])
+        hc, vc = kernel_chunks(self.batch_size, X.shape[1], self.n_components, dtype)
         self._n_epoch_calls += 1
         with single_threaded_blas():
             rbm_epoch(
@@ -131,6 +146,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 float(self.learning_rate), float(self.momentum),
                 float(self.weight_decay), int(self.n_gibbs_steps),
                 self.method == "pcd", sp.issparse(X), n_threads,
+                gaussian=self._gaussian_visibles, hidden_chunk=hc, visible_chunk=vc,
             )
 
     # -- public API ---------------------------------------------------------------

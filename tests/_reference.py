@@ -31,8 +31,14 @@ def even_starts(n, batch_size):
 
 
 def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
-              momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None):
+              momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None,
+              gaussian=False, normal_dtype=np.float64):
     """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
+
+    ``gaussian`` makes the visible units unit-variance Gaussians,
+    v ~ N(b + h W, 1); each chain then draws, per batch, [J uint32 for the CD
+    start] and per Gibbs step F standard normals (numpy's ziggurat, in
+    ``normal_dtype``) followed by J uint32.
 
     Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None.
     """
@@ -53,7 +59,21 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         vpos = X[s0:s1]
         nb = s1 - s0
         nc = n_chains if persistent else nb
-        R = np.stack([draw_uint32(gens[i], n_rand) for i in range(nc)])
+        if gaussian:
+            R = np.zeros((nc, n_rand), dtype=np.uint32)
+            Z = np.zeros((nc, k, F))
+            for i in range(nc):
+                o = 0
+                if not persistent:
+                    R[i, :J] = draw_uint32(gens[i], J)
+                    o = J
+                for s in range(k):
+                    Z[i, s] = np.random.Generator(gens[i]).standard_normal(
+                        F, dtype=normal_dtype)
+                    R[i, o + s * (F + J) + F: o + (s + 1) * (F + J)] = draw_uint32(
+                        gens[i], J)
+        else:
+            R = np.stack([draw_uint32(gens[i], n_rand) for i in range(nc)])
         hpos = expit(vpos @ W.T + c)
         off = 0
         if not persistent:
@@ -63,7 +83,10 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         Hc = H[:nc]
         for s in range(k):
             r = R[:, off + s * (F + J): off + (s + 1) * (F + J)]
-            vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
+            if gaussian:
+                vneg = Hc @ W + b + Z[:, s]
+            else:
+                vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
             hneg = expit(vneg @ W.T + c)
             Hc = bernoulli(hneg, r[:, F:])
         gW = hpos.T @ vpos / nb - hneg.T @ vneg / nc

@@ -281,3 +281,32 @@ def test_show_config_reports_openmp_and_threads(capsys):
     assert config["version"] == boltz.__version__
     assert f"kernel threads: {config['n_threads']}" in out
     assert config["n_threads"] >= 1
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gaussian_visible_kernel_matches_reference(method, dtype):
+    """The epoch kernel's Gaussian-visible path (used by GaussianBernoulliRBM)."""
+    from boltz._kernels._random import Streams
+    from boltz._kernels._rbm import rbm_epoch
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(57, 13)
+    J, bs, k, lr = 9, 8, 2, 0.01
+    W0 = rng.normal(0, 0.1, (J, 13))
+    W, b, c = W0.astype(dtype), np.zeros(13, dtype), np.zeros(J, dtype)
+    H = np.zeros((bs, J), dtype)
+    starts = np.array(ref.even_starts(57, bs), dtype=np.int64)
+    empty = np.empty((0, 0), dtype)
+    rbm_epoch(X.astype(dtype), np.empty(0, dtype), np.empty(0, np.int64),
+              np.empty(0, np.int64), starts, W, b, c, empty, np.empty(0, dtype),
+              np.empty(0, dtype), H, Streams(99, (0,), bs), lr, 0.0, 0.0, k,
+              method == "pcd", False, 2, gaussian=True)
+    Wr, br, cr, Hr, _ = ref.rbm_epoch(
+        X, W0, np.zeros(13), np.zeros(J), np.zeros((bs, J)), 99, 0, lr=lr, k=k,
+        persistent=method == "pcd", gaussian=True, normal_dtype=dtype)
+    rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (1e-4, 1e-6)
+    assert_allclose(W, Wr, rtol=rtol, atol=atol)
+    assert_allclose(b, br, rtol=rtol, atol=atol)
+    assert_allclose(c, cr, rtol=rtol, atol=atol)
+    assert_array_equal(H, Hr)

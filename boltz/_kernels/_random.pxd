@@ -16,6 +16,9 @@ cdef class Streams:
     cdef bitgen_t **ptrs
 
 cdef void fill_uint32(bitgen_t *bg, uint32_t *out, Py_ssize_t n) noexcept nogil
+# n standard normals (numpy's ziggurat, as Generator.standard_normal draws them)
+cdef void fill_normal_d(bitgen_t *bg, double *out, Py_ssize_t n) noexcept nogil
+cdef void fill_normal_f(bitgen_t *bg, float *out, Py_ssize_t n) noexcept nogil
 
 cdef extern from "_math.h":
     void boltz_bernoulli_d(double *out, long ldo, const double *p, long ldp,

@@ -2,6 +2,10 @@
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.stdlib cimport free, malloc
+from numpy.random.c_distributions cimport (
+    random_standard_normal_fill,
+    random_standard_normal_fill_f,
+)
 
 import numpy as np
 
@@ -35,6 +39,21 @@ cdef class Streams:
     def __dealloc__(self):
         free(self.ptrs)
 
+    def normal(self, Py_ssize_t i, Py_ssize_t count, dtype=np.float64):
+        """Draw ``count`` standard normals from stream ``i`` (test hook)."""
+        out = np.empty(count, dtype=dtype)
+        cdef double[::1] d
+        cdef float[::1] f
+        if not 0 <= i < self.n:
+            raise IndexError("stream index out of range")
+        if count and out.dtype == np.float64:
+            d = out
+            fill_normal_d(self.ptrs[i], &d[0], count)
+        elif count:
+            f = out
+            fill_normal_f(self.ptrs[i], &f[0], count)
+        return out
+
     def uint32(self, Py_ssize_t i, Py_ssize_t count):
         """Draw ``count`` uint32 values from stream ``i`` (test hook)."""
         out = np.empty(count, dtype=np.uint32)
@@ -56,6 +75,16 @@ cdef void fill_uint32(bitgen_t *bg, uint32_t *out, Py_ssize_t n) noexcept nogil:
     if n % 2:
         x = bg.next_uint64(bg.state)
         out[n - 1] = <uint32_t>x
+
+
+cdef void fill_normal_d(bitgen_t *bg, double *out, Py_ssize_t n) noexcept nogil:
+    if n > 0:
+        random_standard_normal_fill(bg, n, out)
+
+
+cdef void fill_normal_f(bitgen_t *bg, float *out, Py_ssize_t n) noexcept nogil:
+    if n > 0:
+        random_standard_normal_fill_f(bg, n, out)
 
 
 def _sigmoid(x):

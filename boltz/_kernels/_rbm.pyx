@@ -46,6 +46,8 @@ from ._random cimport (
     boltz_bernoulli_f,
     boltz_sigmoid_bias_d,
     boltz_sigmoid_bias_f,
+    fill_normal_d,
+    fill_normal_f,
     fill_uint32,
 )
 
@@ -87,7 +89,10 @@ cdef struct _EpochShape:
     int n_gibbs
     int persistent
     int sparse
+    int gaussian        # Gaussian (unit-variance) visible units instead of Bernoulli
     int n_rand          # uint32 draws per chain per batch
+    int hid_chunk       # units per work chunk (<= MAX_CHUNK)
+    int vis_chunk
     double lr
     double momentum
     double weight_decay
@@ -109,20 +114,41 @@ cdef inline void _col_sums(const floating *x, long ld, int rows, int cols,
 cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
                       const floating *X_data, const int64_t *X_indices,
                       const int64_t *X_indptr, const int64_t *starts,
-                      bitgen_t **gens, floating *VS, uint32_t *R,
+                      bitgen_t **gens, floating *VS, uint32_t *R, floating *N,
                       int tid, int T) noexcept nogil:
-    """Uniforms of every chain and the batch's rows into VS[:nb] (row round robin)."""
+    """Random draws of every chain, and the batch's rows into VS[:nb].
+
+    Bernoulli visibles: n_rand uint32 per chain in one draw.  Gaussian
+    visibles, per chain: [J uint32 for the CD start], then per Gibbs step F
+    standard normals (into N) and J uint32.
+    """
     cdef int F = sh.n_features
     cdef int64_t start = starts[bi]
     cdef int nb = <int>(starts[bi + 1] - start)
     cdef int nc = sh.n_chains if sh.persistent else nb
-    cdef int i, r, f
+    cdef int J = sh.n_hidden
+    cdef int i, r, f, s, off
     cdef int64_t p
     cdef floating *vrow
     cdef const floating *xrow
+    cdef uint32_t *Ri
     for i in range(nc):
-        if i % T == tid:
-            fill_uint32(gens[i], R + <long>i * sh.n_rand, sh.n_rand)
+        if i % T != tid:
+            continue
+        Ri = R + <long>i * sh.n_rand
+        if not sh.gaussian:
+            fill_uint32(gens[i], Ri, sh.n_rand)
+            continue
+        off = 0
+        if not sh.persistent:
+            fill_uint32(gens[i], Ri, J)
+            off = J
+        for s in range(sh.n_gibbs):
+            if floating is float:
+                fill_normal_f(gens[i], N + (<long>i * sh.n_gibbs + s) * F, F)
+            else:
+                fill_normal_d(gens[i], N + (<long>i * sh.n_gibbs + s) * F, F)
+            fill_uint32(gens[i], Ri + off + s * (F + J) + F, J)
     for r in range(nb):
         if r % T != tid:
             continue
@@ -145,7 +171,7 @@ cdef void _epoch_thread(
     floating *Wv, floating *bv, floating *cv,
     floating *H, bitgen_t **gens,
     floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
-    int tid, int T,
+    floating *N0, floating *N1, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
     # rows the matching h_pos and h_neg.  One GEMM then gives h_pos and h_neg
@@ -155,12 +181,17 @@ cdef void _epoch_thread(
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
     cdef int n_rand = sh.n_rand
-    cdef int n_hc = (J + HID_CHUNK - 1) // HID_CHUNK
-    cdef int n_fc = (F + VIS_CHUNK - 1) // VIS_CHUNK
+    cdef int HC = sh.hid_chunk
+    cdef int VC = sh.vis_chunk
+    cdef int n_hc = (J + HC - 1) // HC
+    cdef int n_fc = (F + VC - 1) // VC
     cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0
     cdef long p
     cdef floating *VS
     cdef uint32_t *R
+    cdef floating *Nb
+    cdef floating *vrow
+    cdef const floating *nrow
     cdef floating *vneg
     cdef floating *hneg
     cdef floating *wrow
@@ -171,12 +202,13 @@ cdef void _epoch_thread(
     cdef bint use_mom = mom != 0.0
 
     _prep_batch(sh, 0, X, X_data, X_indices, X_indptr, starts, gens, VS0, R0,
-                tid, T)
+                N0, tid, T)
     boltz_omp_barrier()
 
     for bi in range(n_batches):
         VS = VS0 if bi % 2 == 0 else VS1
         R = R0 if bi % 2 == 0 else R1
+        Nb = N0 if bi % 2 == 0 else N1
         nb = <int>(starts[bi + 1] - starts[bi])
         nc = sh.n_chains if sh.persistent else nb
         a_pos = lr / nb
@@ -189,8 +221,8 @@ cdef void _epoch_thread(
             for jc in range(n_hc):
                 if jc % T != tid:
                     continue
-                j0 = jc * HID_CHUNK
-                jn = min(HID_CHUNK, J - j0)
+                j0 = jc * HC
+                jn = min(HC, J - j0)
                 gemm_rm(NoTrans, Tr, nb, jn, F, <floating>1.0, VS, F,
                         W + <long>j0 * F, F, <floating>0.0, HS + j0, J)
                 _sigmoid_bias(HS + j0, c + j0, nb, jn, J)
@@ -204,12 +236,21 @@ cdef void _epoch_thread(
             for fc in range(n_fc):
                 if fc % T != tid:
                     continue
-                f0 = fc * VIS_CHUNK
-                fn = min(VIS_CHUNK, F - f0)
+                f0 = fc * VC
+                fn = min(VC, F - f0)
                 gemm_rm(NoTrans, NoTrans, nc, fn, J, <floating>1.0, H, J,
                         W + f0, F, <floating>0.0, vneg + f0, F)
-                _sigmoid_bias(vneg + f0, b + f0, nc, fn, F)
-                _bernoulli(vneg + f0, F, vneg + f0, F, R + roff + f0, n_rand, nc, fn)
+                if sh.gaussian:
+                    # v ~ N(b + h W, 1): add the bias and the chain's normals
+                    for r in range(nc):
+                        vrow = vneg + <long>r * F
+                        nrow = Nb + (<long>r * sh.n_gibbs + s) * F
+                        for f in range(f0, f0 + fn):
+                            vrow[f] += b[f] + nrow[f]
+                else:
+                    _sigmoid_bias(vneg + f0, b + f0, nc, fn, F)
+                    _bernoulli(vneg + f0, F, vneg + f0, F, R + roff + f0, n_rand,
+                               nc, fn)
                 if last:
                     _col_sums(VS + f0, F, nb, fn, sp)
                     _col_sums(vneg + f0, F, nc, fn, sn)
@@ -226,8 +267,8 @@ cdef void _epoch_thread(
             for jc in range(n_hc):
                 if jc % T != tid:
                     continue
-                j0 = jc * HID_CHUNK
-                jn = min(HID_CHUNK, J - j0)
+                j0 = jc * HC
+                jn = min(HC, J - j0)
                 # PCD computes h_pos here too, in the same GEMM as h_neg
                 m0 = 0 if (last and sh.persistent) else nb
                 gemm_rm(NoTrans, Tr, nb + nc - m0, jn, F, <floating>1.0,
@@ -263,7 +304,8 @@ cdef void _epoch_thread(
             if last and bi + 1 < n_batches:
                 _prep_batch(sh, bi + 1, X, X_data, X_indices, X_indptr, starts,
                             gens, VS1 if bi % 2 == 0 else VS0,
-                            R1 if bi % 2 == 0 else R0, tid, T)
+                            R1 if bi % 2 == 0 else R0,
+                            N1 if bi % 2 == 0 else N0, tid, T)
             boltz_omp_barrier()
 
 
@@ -288,6 +330,9 @@ def rbm_epoch(
     bint persistent,
     bint sparse,
     int n_threads,
+    bint gaussian=False,
+    int hidden_chunk=HID_CHUNK,
+    int visible_chunk=VIS_CHUNK,
 ):
     """Run one epoch of CD-k or PCD-k minibatch updates in place.
 
@@ -324,6 +369,14 @@ def rbm_epoch(
         Read the data from the CSR arrays.
     n_threads : int
         OpenMP threads.
+    gaussian : bool, default=False
+        Gaussian visible units of unit variance, v ~ N(b + h W, 1), instead of
+        Bernoulli ones (a Gaussian-Bernoulli RBM on data already divided by
+        its per-feature sigma).  The gradient has the same form.
+    hidden_chunk, visible_chunk : int
+        Units per work chunk (1 to 256).  They set the GEMM shapes, hence the
+        last bits of the result: choose them from the problem's shape, never
+        from the thread count.
     """
     cdef _EpochShape sh
     cdef int n_batches = batch_starts.shape[0] - 1
@@ -334,6 +387,8 @@ def rbm_epoch(
     cdef floating *VS1 = NULL
     cdef uint32_t *R0 = NULL
     cdef uint32_t *R1 = NULL
+    cdef floating *N0 = NULL
+    cdef floating *N1 = NULL
     cdef size_t rows
     cdef const floating *Xp = NULL
     cdef const floating *Xd = NULL
@@ -348,8 +403,13 @@ def rbm_epoch(
     sh.n_chains = H.shape[0]
     sh.n_gibbs = n_gibbs_steps
     sh.max_rows = 0
+    if not (0 < hidden_chunk <= MAX_CHUNK and 0 < visible_chunk <= MAX_CHUNK):
+        raise ValueError("chunk sizes must be in [1, 256]")
+    sh.hid_chunk = hidden_chunk
+    sh.vis_chunk = visible_chunk
     sh.persistent = persistent
     sh.sparse = sparse
+    sh.gaussian = gaussian
     sh.lr = learning_rate
     sh.momentum = momentum
     sh.weight_decay = weight_decay
@@ -394,15 +454,23 @@ def rbm_epoch(
     VS1 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
     R0 = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
     R1 = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    if gaussian:
+        N0 = <floating *>malloc(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
+                                * sizeof(floating))
+        N1 = <floating *>malloc(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
+                                * sizeof(floating))
     try:
-        if HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL:
+        if HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL or (
+                gaussian and (N0 == NULL or N1 == NULL)):
             raise MemoryError()
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
                           &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, &H[0, 0],
-                          streams.ptrs, HS, VS0, VS1, R0, R1,
+                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
     finally:
+        free(N0)
+        free(N1)
         free(HS)
         free(VS0)
         free(VS1)
