@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._kernels._ais import EXACT_BLOCK, ais_chains, exact_blocks
+from ._kernels._ais import AIS_MAX_CHUNK, EXACT_BLOCK, ais_chains, exact_blocks
 from ._kernels._random import Streams
 from ._threads import effective_n_threads, single_threaded_blas
 
@@ -424,9 +424,13 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
     V = np.ascontiguousarray(V)
     log_w = np.zeros(n_chains)
     streams = Streams(entropy, (0,), n_chains)
+    # near-equal chunks of at most AIS_MAX_CHUNK chains: large enough GEMMs,
+    # and a split that depends on n_chains only (never on the threads)
+    n_chunks = -(-n_chains // AIS_MAX_CHUNK)
+    chunk = -(-n_chains // n_chunks)
     with single_threaded_blas():
         ais_chains(Wx, b, c, b_base.astype(dtype), p_base, run_betas, V, log_w,
-                   streams, not reverse,
+                   streams, not reverse, chunk,
                    effective_n_threads(getattr(model, "n_jobs", None)))
     log_mean, log_lo, log_hi = _weight_stats(log_w)
     if reverse:

@@ -28,7 +28,8 @@ with b_A the base-rate visible biases, so that summing out h gives
 Each chain adds f_k(v) - f_{k-1}(v) at its current state to its log weight,
 then moves with one Gibbs step v -> h -> v that leaves p_k invariant.  The
 same loop run along a decreasing schedule is reverse AIS.  Chains are split
-into fixed chunks of ``AIS_CHUNK``; every chain has its own random stream
+into chunks whose size depends on the number of chains only (never on the
+thread count); every chain has its own random stream
 (per step: J hidden then F visible uint32 draws), so the weights do not
 depend on the thread count.  The softplus differences are evaluated and the
 weights accumulated in double precision for both dtypes.
@@ -62,10 +63,11 @@ cdef extern from "_math.h":
 # Fixed work units (never functions of the thread count).
 cdef enum:
     _EXACT_BLOCK = 16
-    _AIS_CHUNK = 16
 
 EXACT_BLOCK = _EXACT_BLOCK
-AIS_CHUNK = _AIS_CHUNK
+#: Largest number of chains per chunk; the caller splits n chains into
+#: ceil(n / AIS_MAX_CHUNK) chunks of near-equal size (a function of n only).
+AIS_MAX_CHUNK = 64
 
 
 def _softplus(x):
@@ -203,6 +205,7 @@ def ais_chains(
     double[::1] log_w,
     Streams streams,
     bint init_from_base,
+    int chunk,
     int n_threads,
 ):
     """Run AIS chains along ``betas``, accumulating their log importance weights.
@@ -229,6 +232,9 @@ def ais_chains(
     init_from_base : bool
         Draw the initial states from the base model (F uint32 per chain
         first) instead of reading them from ``V``.
+    chunk : int
+        Chains per chunk (the unit of work of a thread and of each GEMM);
+        it must not depend on the thread count.
     n_threads : int
         OpenMP threads.
     """
@@ -237,7 +243,7 @@ def ais_chains(
     cdef int J = Wx.shape[0] - 1
     cdef int Jx = J + 1
     cdef int K = betas.shape[0] - 1
-    cdef int n_chunks = (n + _AIS_CHUNK - 1) // _AIS_CHUNK
+    cdef int n_chunks
     cdef int ch, m, r, r0, t, k, i, j
     cdef double beta1, beta0
     cdef floating fb
@@ -252,6 +258,9 @@ def ais_chains(
     cdef uint32_t *Uall = NULL
     if n == 0:
         return
+    if chunk < 1:
+        raise ValueError("chunk must be >= 1")
+    n_chunks = (n + chunk - 1) // chunk
     if (V.shape[1] != F or b.shape[0] != F or c.shape[0] != J
             or b_base.shape[0] != F or p_base.shape[0] != F or J < 1):
         raise ValueError("shapes of Wx, b, c, b_base, p_base and V do not match")
@@ -260,23 +269,23 @@ def ais_chains(
     if streams.n < n:
         raise ValueError("need one random stream per chain")
     n_threads = max(1, min(n_threads, n_chunks))
-    Aall = <floating *>malloc(<size_t>n_threads * _AIS_CHUNK * Jx * sizeof(floating))
-    Hall = <floating *>malloc(<size_t>n_threads * _AIS_CHUNK * J * sizeof(floating))
+    Aall = <floating *>malloc(<size_t>n_threads * chunk * Jx * sizeof(floating))
+    Hall = <floating *>malloc(<size_t>n_threads * chunk * J * sizeof(floating))
     Gall = <floating *>malloc(<size_t>n_threads * (F + J) * sizeof(floating))
-    Uall = <uint32_t *>malloc(<size_t>n_threads * _AIS_CHUNK * (F + J) * sizeof(uint32_t))
+    Uall = <uint32_t *>malloc(<size_t>n_threads * chunk * (F + J) * sizeof(uint32_t))
     try:
         if Aall == NULL or Hall == NULL or Gall == NULL or Uall == NULL:
             raise MemoryError()
         for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
                          num_threads=n_threads):
             t = threadid()
-            A = Aall + <long>t * _AIS_CHUNK * Jx
-            Hs = Hall + <long>t * _AIS_CHUNK * J
+            A = Aall + <long>t * chunk * Jx
+            Hs = Hall + <long>t * chunk * J
             g = Gall + <long>t * (F + J)
             zero = g + F
-            U = Uall + <long>t * _AIS_CHUNK * (F + J)
-            r0 = ch * _AIS_CHUNK
-            m = min(_AIS_CHUNK, n - r0)
+            U = Uall + <long>t * chunk * (F + J)
+            r0 = ch * chunk
+            m = min(chunk, n - r0)
             for j in range(J):
                 zero[j] = 0
             if init_from_base:
