@@ -363,6 +363,18 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
     --------
     exact_log_partition : Exact log Z when the smaller layer is small.
 
+    Notes
+    -----
+    AIS is only as good as its chains' mixing.  A model that puts much of its
+    mass in a mode far from the data (PCD with a large learning rate and no
+    weight decay can grow one) is found by few chains: forward AIS then
+    under-estimates log Z by many nats with wide, one-sided bounds (a
+    ``log_z_lower`` of ``-inf`` is the warning sign), and reverse AIS from
+    data, whose rows are then poor model samples, no longer errs upwards.
+    Compare the two estimates, and with :func:`exact_log_partition` on a
+    small model of the same kind, before trusting either; more chains or
+    temperatures help.
+
     Examples
     --------
     >>> import numpy as np
