@@ -15,7 +15,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from boltz import BernoulliRBM, evaluation
-from boltz._kernels._ais import _softplus
+from boltz._kernels._ais import _softplus, ais_chains
+from boltz._kernels._random import Streams
 from boltz.evaluation import (
     ais,
     default_schedule,
@@ -165,6 +166,30 @@ def test_ais_uniform_base_on_small_model():
     assert res.log_z_base == pytest.approx((12 + 5) * np.log(2))
     assert abs(res.log_z - exact) < 0.05
     assert res.log_z_lower <= exact <= res.log_z_upper
+
+
+@pytest.mark.parametrize("beta_end", [0.4, 0.8])
+def test_ais_kernel_tracks_intermediate_partition_functions(beta_end):
+    """The kernel's weights estimate Z_beta / Z_0 at any point of the schedule."""
+    rbm = random_rbm(8, 30, scale=0.8, seed=4)
+    W, b, c = rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_
+    rng = np.random.default_rng(0)
+    b_base = rng.normal(-0.5, 1.0, 30)
+    H = states(8)
+
+    def log_z_beta(beta):
+        return logsumexp(beta * (H @ c) + np.logaddexp(
+            0, (1 - beta) * b_base + beta * (b + H @ W)).sum(axis=1))
+
+    betas = np.linspace(0.0, beta_end, 1500)
+    n = 200
+    V = np.zeros((n, 30))
+    log_w = np.zeros(n)
+    Wx = np.ascontiguousarray(np.vstack([W, (b - b_base)[None]]))
+    ais_chains(Wx, b, c, b_base, expit(b_base), betas, V, log_w,
+               Streams(5, (0,), n), True, 64, 2)
+    estimate = log_z_beta(0.0) + logsumexp(log_w) - np.log(n)
+    assert estimate == pytest.approx(log_z_beta(beta_end), abs=0.05)
 
 
 @pytest.mark.parametrize("reverse", [False, True])
