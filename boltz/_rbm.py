@@ -29,7 +29,6 @@ from ._validation import (
     warn_outside_unit_interval,
 )
 
-
 # "auto" log Z is exact up to this many units in the smaller layer.
 AUTO_EXACT_MAX_UNITS = 20
 
@@ -525,7 +524,8 @@ class BernoulliRBM(_BaseRBM):
             (:func:`boltz.evaluation.exact_log_partition`); ``"ais"``
             estimates log Z by annealed importance sampling
             (:func:`boltz.evaluation.ais`); ``"auto"`` is exact when the
-            smaller layer has at most 20 units, AIS otherwise.
+            smaller layer has at most 20 units (AIS settings are then
+            ignored), AIS otherwise.
         **kwargs : dict
             Passed to :func:`boltz.evaluation.ais` (``X``, ``n_chains``,
             ``betas``, ``reverse``, ``random_state``; ``random_state``
@@ -545,11 +545,19 @@ class BernoulliRBM(_BaseRBM):
             raise ValueError(
                 f"method must be 'auto', 'exact' or 'ais', got {method!r}."
             )
-        if method == "auto":
+        auto = method == "auto"
+        if auto:
             small = min(self.components_.shape)
             method = "exact" if small <= AUTO_EXACT_MAX_UNITS else "ais"
         fingerprint = self._param_fingerprint()
         if method == "exact":
+            extra = sorted(set(kwargs) - {"n_jobs"})
+            if extra and not auto:
+                raise ValueError(
+                    f"method='exact' takes no {', '.join(extra)} (AIS settings); "
+                    "use method='ais' or 'auto'."
+                )
+            kwargs = {k: v for k, v in kwargs.items() if k == "n_jobs"}
             log_z = evaluation.exact_log_partition(self, **kwargs)
         else:
             kwargs.setdefault("random_state", self.random_state)

@@ -47,7 +47,7 @@ def load_data(n_train, n_test):
         order = rng.permutation(len(X))
         X_train, X_test = X[order[:1400]], X[order[1400:]]
         name = "scikit-learn digits (Fashion-MNIST not found)"
-    binarize = lambda X: (X > 0.5).astype(np.float32)  # noqa: E731
+    binarize = lambda X: (X > 0.5).astype(np.float32)
     return binarize(X_train[:n_train]), binarize(X_test[:n_test]), name
 
 

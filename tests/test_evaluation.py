@@ -10,13 +10,13 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from boltz._kernels._ais import _softplus, ais_chains
+from boltz._kernels._random import Streams
 from scipy.special import expit, logsumexp
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from boltz import BernoulliRBM, evaluation
-from boltz._kernels._ais import _softplus, ais_chains
-from boltz._kernels._random import Streams
 from boltz.evaluation import (
     ais,
     default_schedule,
@@ -399,6 +399,10 @@ def test_other_bad_input():
         ais(rbm, reverse=True, betas=[0, 1])
     with pytest.raises(ValueError, match="method"):
         rbm.log_partition("magic")
+    with pytest.raises(ValueError, match="n_chains"):
+        rbm.log_partition("exact", n_chains=10)
+    # "auto" resolving to exact ignores AIS settings
+    assert rbm.log_partition("auto", n_chains=10) == exact_log_partition(rbm)
     with pytest.raises(ValueError, match="finite"):
         log_likelihood(rbm, np.zeros((2, 3)), log_z=np.inf)
     with pytest.raises(ValueError):
