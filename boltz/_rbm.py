@@ -1,5 +1,6 @@
 """Bernoulli restricted Boltzmann machine, trained by CD-k / PCD-k kernels."""
 
+import hashlib
 import time
 from numbers import Integral, Real
 
@@ -27,6 +28,9 @@ from ._validation import (
     unchanged_on_error,
     warn_outside_unit_interval,
 )
+
+# "auto" log Z is exact up to this many units in the smaller layer.
+AUTO_EXACT_MAX_UNITS = 20
 
 
 def even_batch_starts(n_samples, batch_size):
@@ -434,27 +438,45 @@ class BernoulliRBM(_BaseRBM):
         """
         return self._free_energy(self._check_params_for(X))
 
-    def score_samples(self, X):
-        """Stochastic pseudo-likelihood of X, as scikit-learn computes it.
+    def score_samples(self, X, *, method="stochastic"):
+        """Pseudo-likelihood of X: scikit-learn's stochastic one by default.
 
-        For each sample one feature (drawn with ``random_state``) is flipped
-        and ``n_features * log sigmoid(F(x_flipped) - F(x))`` is returned.
-        The difference of free energies is computed directly from the flipped
-        feature's weights (no second pass over the data, no cancellation), so
-        dense and sparse input give the same values.
+        With ``method="stochastic"`` (the default, as scikit-learn computes
+        it), for each sample one feature (drawn with ``random_state``) is
+        flipped and ``n_features * log sigmoid(F(x_flipped) - F(x))`` is
+        returned.  The difference of free energies is computed directly from
+        the flipped feature's weights (no second pass over the data, no
+        cancellation), so dense and sparse input give the same values.
+
+        With ``method="full"`` every feature is flipped in turn and the
+        deterministic mean ``(1 / n_features) sum_i log p(x_i | x_-i)`` is
+        returned: the full pseudo-likelihood normalised per feature, free of
+        sampling noise and comparable across data widths.  For the true
+        log-likelihood use :meth:`log_likelihood`.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Visible values, binary or in [0, 1].
 
+        method : {"stochastic", "full"}, default="stochastic"
+            Random one-feature estimate (scikit-learn's) or the full
+            pseudo-likelihood per feature.
+
         Returns
         -------
         pseudo_likelihood : ndarray of shape (n_samples,)
-            Random estimate of the pseudo-likelihood (a proxy for the
-            log-likelihood); always <= 0.
+            ``"stochastic"``: random estimate of the pseudo-likelihood (a
+            proxy for the log-likelihood); ``"full"``: mean log conditional
+            probability per feature.  Always <= 0.
         """
+        if method not in ("stochastic", "full"):
+            raise ValueError(
+                f"method must be 'stochastic' or 'full', got {method!r}."
+            )
         v = self._check_params_for(X)
+        if method == "full":
+            return self._full_pseudo_likelihood(v)
         rng = check_random_state(self.random_state)
         n_samples, n_features = v.shape
         rows = np.arange(n_samples)
@@ -469,6 +491,152 @@ class BernoulliRBM(_BaseRBM):
             np.logaddexp(0, shifted) - np.logaddexp(0, a)
         ).sum(axis=1)
         return -n_features * np.logaddexp(0, -diff)
+
+    def _full_pseudo_likelihood(self, v):
+        """Mean over features of log p(v_i | v_-i), for validated v."""
+        n_samples, n_features = v.shape
+        W = np.asarray(self.components_, dtype=np.float64)
+        b = np.asarray(self.intercept_visible_, dtype=np.float64)
+        total = np.zeros(n_samples)
+        block = max(1, 2**22 // max(1, n_features * W.shape[0]))
+        for start in range(0, n_samples, block):
+            vb = v[start:start + block]
+            vb = vb.toarray() if sp.issparse(vb) else np.asarray(vb)
+            vb = vb.astype(np.float64)
+            a = vb @ W.T + self.intercept_hidden_.astype(np.float64)
+            sp_a = np.logaddexp(0, a).sum(axis=1)
+            acc = np.zeros(len(vb))
+            for i in range(n_features):
+                delta = 1.0 - 2.0 * vb[:, i]
+                shifted = a + delta[:, None] * W[:, i]
+                # F(x_flipped) - F(x)
+                diff = -delta * b[i] - (np.logaddexp(0, shifted).sum(axis=1) - sp_a)
+                acc -= np.logaddexp(0, -diff)
+            total[start:start + len(vb)] = acc / n_features
+        return total
+
+    # -- likelihood ------------------------------------------------------------------
+    def _param_fingerprint(self):
+        """A digest of the parameters: any change to them changes it."""
+        h = hashlib.blake2b(digest_size=16)
+        for arr in (self.components_, self.intercept_visible_, self.intercept_hidden_):
+            arr = np.ascontiguousarray(arr)
+            h.update(repr((arr.dtype.str, arr.shape)).encode())
+            h.update(memoryview(arr).cast("B"))
+        return h.hexdigest()
+
+    def log_partition(self, method="auto", **kwargs):
+        """Log partition function log Z of the model, exact or by AIS.
+
+        The value is cached with a fingerprint of the parameters;
+        :meth:`log_likelihood` and :meth:`score` reuse the most recent value
+        until the parameters change (any later ``fit``, ``partial_fit`` or
+        edit of ``components_`` / the intercepts).
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default="auto"
+            ``"exact"`` enumerates the states of the smaller layer
+            (:func:`boltz.evaluation.exact_log_partition`); ``"ais"``
+            estimates log Z by annealed importance sampling
+            (:func:`boltz.evaluation.ais`); ``"auto"`` is exact when the
+            smaller layer has at most 20 units (AIS settings are then
+            ignored), AIS otherwise.
+        **kwargs : dict
+            Passed to :func:`boltz.evaluation.ais` (``X``, ``n_chains``,
+            ``betas``, ``reverse``, ``random_state``; ``random_state``
+            defaults to the estimator's) or to
+            :func:`boltz.evaluation.exact_log_partition` (``n_jobs``).
+
+        Returns
+        -------
+        log_z : float
+            The (estimated) log partition function.  The full AIS result,
+            with bounds, is :func:`boltz.evaluation.ais`.
+        """
+        from . import evaluation
+
+        check_is_fitted(self)
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(
+                f"method must be 'auto', 'exact' or 'ais', got {method!r}."
+            )
+        auto = method == "auto"
+        if auto:
+            small = min(self.components_.shape)
+            method = "exact" if small <= AUTO_EXACT_MAX_UNITS else "ais"
+        fingerprint = self._param_fingerprint()
+        if method == "exact":
+            extra = sorted(set(kwargs) - {"n_jobs"})
+            if extra and not auto:
+                raise ValueError(
+                    f"method='exact' takes no {', '.join(extra)} (AIS settings); "
+                    "use method='ais' or 'auto'."
+                )
+            kwargs = {k: v for k, v in kwargs.items() if k == "n_jobs"}
+            log_z = evaluation.exact_log_partition(self, **kwargs)
+        else:
+            kwargs.setdefault("random_state", self.random_state)
+            log_z = evaluation.ais(self, **kwargs).log_z
+        self._log_z_cache = (fingerprint, float(log_z))
+        return float(log_z)
+
+    def _log_partition_cached(self, X=None):
+        """log Z from the cache, or computed with ``log_partition("auto")``.
+
+        When AIS is needed, X (validated data) serves as base-rate data.
+        """
+        cache = getattr(self, "_log_z_cache", None)
+        if cache is not None and cache[0] == self._param_fingerprint():
+            return cache[1]
+        small = min(self.components_.shape)
+        if small <= AUTO_EXACT_MAX_UNITS or X is None:
+            return self.log_partition("auto")
+        return self.log_partition("ais", X=X)
+
+    def log_likelihood(self, X):
+        """Log-likelihood log p(x) = -F(x) - log Z of each sample.
+
+        log Z comes from :meth:`log_partition` (exact when the smaller layer
+        has at most 20 units, otherwise AIS with X as base-rate data) and is
+        cached until the parameters change; call :meth:`log_partition`
+        first to choose the method or the AIS settings.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples (binary, or in [0, 1]).
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            log p(x) of each row, in nats.
+        """
+        from . import evaluation
+
+        return evaluation.log_likelihood(self, X)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of X: mean of -F(x) - log Z.
+
+        Higher is better, so ``GridSearchCV`` (whose default scorer is
+        ``score``) selects RBMs by held-out likelihood.  log Z is computed
+        once and cached until the parameters change (see
+        :meth:`log_likelihood`).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean log-likelihood per sample, in nats.
+        """
+        return float(np.mean(self.log_likelihood(X)))
 
     def sample(self, n_samples, n_steps=1000, random_state=None):
         """Draw visible samples from the model by block Gibbs sampling.

@@ -1,0 +1,327 @@
+"""Likelihood kernels: exact log Z by enumeration, and annealed importance sampling.
+
+Exact enumeration
+-----------------
+For an RBM, summing out one layer analytically leaves a sum over the 2^m
+states s of the other (the smaller) layer:
+
+    log Z = logsumexp_s [ a_S . s + sum_i softplus(a_O[i] + (s M)[i]) ]
+
+with a_S, a_O the biases of the enumerated / summed-out layer and M the
+m x n_o weights between them.  The m bits are split into L low bits and
+m - L high bits.  The caller precomputes P[l] = a_O + l_bits M_low for the 2^L
+low patterns; each high pattern adds one vector base = h_bits M_high, so every
+state costs n_o additions plus n_o softplus evaluations and no GEMM.  High
+patterns are grouped into fixed blocks of ``EXACT_BLOCK``; each block returns
+(max, sum of exp(term - max)) and the caller combines the blocks, so the
+result does not depend on the thread count.
+
+AIS
+---
+The intermediate distributions are those of Salakhutdinov & Murray (2008):
+p_k(v, h) is proportional to exp((1 - beta_k) b_A.v + beta_k (b.v + h.(W v + c)))
+with b_A the base-rate visible biases, so that summing out h gives
+
+    f_k(v) = (1 - beta_k) b_A.v + beta_k b.v + sum_j softplus(beta_k a_j),
+    a = W v + c.
+
+Each chain adds f_k(v) - f_{k-1}(v) at its current state to its log weight,
+then moves with one Gibbs step v -> h -> v that leaves p_k invariant.  The
+same loop run along a decreasing schedule is reverse AIS.  Chains are split
+into chunks whose size depends on the number of chains only (never on the
+thread count); every chain has its own random stream
+(per step: J hidden then F visible uint32 draws), so the weights do not
+depend on the thread count.  The softplus differences are evaluated and the
+weights accumulated in double precision for both dtypes.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.math cimport exp, log
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from ._blas cimport NoTrans, Tr, gemm_rm
+from ._random cimport (
+    Streams,
+    boltz_bernoulli_d,
+    boltz_bernoulli_f,
+    boltz_sigmoid_bias_d,
+    boltz_sigmoid_bias_f,
+    fill_uint32,
+)
+
+cdef extern from "_math.h":
+    double boltz_softplus_d(double x) noexcept nogil
+    double boltz_softplus_sum2_d(const double *x, const double *y, int n) noexcept nogil
+    double boltz_softplus_diff_sum_d(const double *a, double b1, double b0,
+                                     int n) noexcept nogil
+    double boltz_softplus_diff_sum_f(const float *a, double b1, double b0,
+                                     int n) noexcept nogil
+
+# Fixed work units (never functions of the thread count).
+cdef enum:
+    _EXACT_BLOCK = 16
+
+EXACT_BLOCK = _EXACT_BLOCK
+#: Largest number of chains per chunk; the caller splits n chains into
+#: ceil(n / AIS_MAX_CHUNK) chunks of near-equal size (a function of n only).
+AIS_MAX_CHUNK = 64
+
+
+def _softplus(x):
+    """Kernel softplus on a 1-D float64 array (test hook)."""
+    import numpy as np
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    cdef double[::1] xv = x
+    cdef double[::1] ov = out
+    cdef Py_ssize_t i
+    for i in range(xv.shape[0]):
+        ov[i] = boltz_softplus_d(xv[i])
+    return out
+
+
+def exact_blocks(
+    const double[:, ::1] P,
+    const double[::1] lo_bias,
+    const double[:, ::1] M_hi,
+    const double[::1] hi_bias,
+    double[::1] block_max,
+    double[::1] block_sum,
+    int n_threads,
+):
+    """Per-block log-sum-exp terms of the exact log partition function.
+
+    Parameters
+    ----------
+    P : ndarray of shape (2**L, n_o)
+        Summed-out layer's activations for each low-bit pattern, bias included.
+    lo_bias : ndarray of shape (2**L,)
+        Enumerated layer's bias term of each low-bit pattern.
+    M_hi : ndarray of shape (m - L, n_o)
+        Weights of the high bits (row i is bit i of the high pattern).
+    hi_bias : ndarray of shape (m - L,)
+        Enumerated layer's biases of the high bits.
+    block_max, block_sum : ndarray of shape (ceil(2**(m-L) / EXACT_BLOCK),)
+        For each block of high patterns, the largest term and the sum of
+        exp(term - largest) over its states.  # OUT
+    n_threads : int
+        OpenMP threads.
+    """
+    cdef int n_lo = P.shape[0]
+    cdef int n_o = P.shape[1]
+    cdef int n_hb = M_hi.shape[0]
+    cdef long n_hi = <long>1 << n_hb
+    cdef long n_blocks = (n_hi + _EXACT_BLOCK - 1) // _EXACT_BLOCK
+    cdef long blk, hs, h_end
+    cdef int t, i, l, bit
+    cdef double hb, mx, sm, term
+    cdef double *base
+    cdef double *terms
+    cdef double *Ball = NULL
+    cdef double *Tall = NULL
+    if block_max.shape[0] != n_blocks or block_sum.shape[0] != n_blocks:
+        raise ValueError("block_max/block_sum must have one entry per block")
+    if lo_bias.shape[0] != n_lo or hi_bias.shape[0] != n_hb or (
+            n_hb > 0 and M_hi.shape[1] != n_o):
+        raise ValueError("shapes of P, lo_bias, M_hi and hi_bias do not match")
+    n_threads = <int>max(1, min(<long>n_threads, n_blocks))
+    Ball = <double *>malloc(<size_t>n_threads * max(n_o, 1) * sizeof(double))
+    Tall = <double *>malloc(<size_t>n_threads * n_lo * sizeof(double))
+    try:
+        if Ball == NULL or Tall == NULL:
+            raise MemoryError()
+        for blk in prange(n_blocks, nogil=True, schedule="static", chunksize=1,
+                          num_threads=n_threads):
+            t = threadid()
+            base = Ball + <long>t * n_o
+            terms = Tall + <long>t * n_lo
+            mx = -1e308
+            sm = 0.0
+            h_end = min((blk + 1) * _EXACT_BLOCK, n_hi)
+            for hs in range(blk * _EXACT_BLOCK, h_end):
+                memset(base, 0, n_o * sizeof(double))
+                hb = 0.0
+                for bit in range(n_hb):
+                    if (hs >> bit) & 1:
+                        hb = hb + hi_bias[bit]
+                        for i in range(n_o):
+                            base[i] += M_hi[bit, i]
+                for l in range(n_lo):
+                    terms[l] = lo_bias[l] + hb + boltz_softplus_sum2_d(
+                        &P[l, 0], base, n_o)
+                # merge this high pattern's 2**L terms into the block
+                term = terms[0]
+                for l in range(1, n_lo):
+                    if terms[l] > term:
+                        term = terms[l]
+                if term > mx:
+                    sm = sm * exp(mx - term)
+                    mx = term
+                for l in range(n_lo):
+                    sm = sm + exp(terms[l] - mx)
+            block_max[blk] = mx
+            block_sum[blk] = sm
+    finally:
+        free(Ball)
+        free(Tall)
+
+
+cdef inline void _sigmoid_bias(floating *x, const floating *bias, int rows,
+                               int cols, long ld) noexcept nogil:
+    if floating is float:
+        boltz_sigmoid_bias_f(x, bias, rows, cols, ld)
+    else:
+        boltz_sigmoid_bias_d(x, bias, rows, cols, ld)
+
+
+cdef inline void _bernoulli(floating *out, long ldo, const floating *p, long ldp,
+                            const uint32_t *u, long ldu, int rows,
+                            int cols) noexcept nogil:
+    if floating is float:
+        boltz_bernoulli_f(out, ldo, p, ldp, u, ldu, rows, cols)
+    else:
+        boltz_bernoulli_d(out, ldo, p, ldp, u, ldu, rows, cols)
+
+
+cdef inline double _softplus_diff_sum(const floating *a, double b1, double b0,
+                                      int n) noexcept nogil:
+    if floating is float:
+        return boltz_softplus_diff_sum_f(a, b1, b0, n)
+    else:
+        return boltz_softplus_diff_sum_d(a, b1, b0, n)
+
+
+def ais_chains(
+    const floating[:, ::1] Wx,
+    const floating[::1] b,
+    const floating[::1] c,
+    const floating[::1] b_base,
+    const floating[::1] p_base,
+    const double[::1] betas,
+    floating[:, ::1] V,
+    double[::1] log_w,
+    Streams streams,
+    bint init_from_base,
+    int chunk,
+    int n_threads,
+):
+    """Run AIS chains along ``betas``, accumulating their log importance weights.
+
+    Parameters
+    ----------
+    Wx : ndarray of shape (n_hidden + 1, n_features)
+        The weights W with one more row, b - b_base: one GEMM then gives the
+        hidden activations and the visible term of f_k together.
+    b, c : ndarray of shape (n_features,), (n_hidden,)
+        Visible and hidden biases of the model.
+    b_base, p_base : ndarray of shape (n_features,)
+        Visible biases of the base model and sigmoid(b_base).
+    betas : ndarray of shape (K + 1,)
+        Inverse temperatures, in the order they are visited (decreasing for
+        reverse AIS).
+    V : ndarray of shape (n_chains, n_features)
+        Initial states (ignored when ``init_from_base``); overwritten with the
+        states after the last transition.  # OUT
+    log_w : ndarray of shape (n_chains,)
+        Log importance weights; the increments are added to it.  # OUT
+    streams : Streams
+        One random stream per chain.
+    init_from_base : bool
+        Draw the initial states from the base model (F uint32 per chain
+        first) instead of reading them from ``V``.
+    chunk : int
+        Chains per chunk (the unit of work of a thread and of each GEMM);
+        it must not depend on the thread count.
+    n_threads : int
+        OpenMP threads.
+    """
+    cdef int n = V.shape[0]
+    cdef int F = Wx.shape[1]
+    cdef int J = Wx.shape[0] - 1
+    cdef int Jx = J + 1
+    cdef int K = betas.shape[0] - 1
+    cdef int n_chunks
+    cdef int ch, m, r, r0, t, k, i, j
+    cdef double beta1, beta0
+    cdef floating fb
+    cdef floating *A
+    cdef floating *Hs
+    cdef floating *g
+    cdef floating *zero
+    cdef uint32_t *U
+    cdef floating *Aall = NULL
+    cdef floating *Hall = NULL
+    cdef floating *Gall = NULL
+    cdef uint32_t *Uall = NULL
+    if n == 0:
+        return
+    if chunk < 1:
+        raise ValueError("chunk must be >= 1")
+    n_chunks = (n + chunk - 1) // chunk
+    if (V.shape[1] != F or b.shape[0] != F or c.shape[0] != J
+            or b_base.shape[0] != F or p_base.shape[0] != F or J < 1):
+        raise ValueError("shapes of Wx, b, c, b_base, p_base and V do not match")
+    if log_w.shape[0] != n:
+        raise ValueError("log_w must have one entry per chain")
+    if streams.n < n:
+        raise ValueError("need one random stream per chain")
+    n_threads = max(1, min(n_threads, n_chunks))
+    Aall = <floating *>malloc(<size_t>n_threads * chunk * Jx * sizeof(floating))
+    Hall = <floating *>malloc(<size_t>n_threads * chunk * J * sizeof(floating))
+    Gall = <floating *>malloc(<size_t>n_threads * (F + J) * sizeof(floating))
+    Uall = <uint32_t *>malloc(<size_t>n_threads * chunk * (F + J) * sizeof(uint32_t))
+    try:
+        if Aall == NULL or Hall == NULL or Gall == NULL or Uall == NULL:
+            raise MemoryError()
+        for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
+                         num_threads=n_threads):
+            t = threadid()
+            A = Aall + <long>t * chunk * Jx
+            Hs = Hall + <long>t * chunk * J
+            g = Gall + <long>t * (F + J)
+            zero = g + F
+            U = Uall + <long>t * chunk * (F + J)
+            r0 = ch * chunk
+            m = min(chunk, n - r0)
+            for j in range(J):
+                zero[j] = 0
+            if init_from_base:
+                for r in range(m):
+                    fill_uint32(streams.ptrs[r0 + r], U + <long>r * F, F)
+                _bernoulli(&V[r0, 0], F, &p_base[0], 0, U, F, m, F)
+            for k in range(1, K + 1):
+                beta1 = betas[k]
+                beta0 = betas[k - 1]
+                # a = W v + c, and (b - b_base).v in the last column
+                gemm_rm(NoTrans, Tr, m, Jx, F, <floating>1.0, &V[r0, 0], F,
+                        &Wx[0, 0], F, <floating>0.0, A, Jx)
+                for r in range(m):
+                    for j in range(J):
+                        A[r * Jx + j] += c[j]
+                    log_w[r0 + r] += (beta1 - beta0) * A[r * Jx + J] + \
+                        _softplus_diff_sum(A + <long>r * Jx, beta1, beta0, J)
+                if k == K:
+                    break  # the last transition would not change any weight
+                # one Gibbs step that leaves p_k invariant
+                for r in range(m):
+                    fill_uint32(streams.ptrs[r0 + r], U + <long>r * (F + J), F + J)
+                fb = <floating>beta1
+                for r in range(m):
+                    for j in range(J):
+                        Hs[r * J + j] = fb * A[r * Jx + j]
+                _sigmoid_bias(Hs, zero, m, J, J)
+                _bernoulli(Hs, J, Hs, J, U, F + J, m, J)
+                gemm_rm(NoTrans, NoTrans, m, F, J, fb, Hs, J,
+                        &Wx[0, 0], F, <floating>0.0, &V[r0, 0], F)
+                for i in range(F):
+                    g[i] = <floating>((1.0 - beta1) * b_base[i] + beta1 * b[i])
+                _sigmoid_bias(&V[r0, 0], g, m, F, F)
+                _bernoulli(&V[r0, 0], F, &V[r0, 0], F, U + J, F + J, m, F)
+    finally:
+        free(Aall)
+        free(Hall)
+        free(Gall)
+        free(Uall)
