@@ -4,7 +4,8 @@ The metadata lives in ``pyproject.toml``; this file only declares the
 extension modules and decides whether OpenMP can be used.  The compiler is
 probed with a tiny OpenMP program: when it compiles, links and runs, the
 kernels are built with OpenMP, otherwise they are built serially with a
-warning.  Set ``BOLTZ_FAIL_NO_OPENMP=1`` to turn that warning into an error.
+warning.  Set ``BOLTZ_FAIL_NO_OPENMP=1`` to turn that warning into an error,
+or ``BOLTZ_NO_OPENMP=1`` to build serially on purpose.
 """
 
 import os
@@ -63,9 +64,12 @@ class BuildExt(build_ext):
     """build_ext that adds OpenMP flags when the compiler supports them."""
 
     def build_extensions(self):
-        flags = _openmp_flags(self.compiler)
+        requested_serial = os.environ.get("BOLTZ_NO_OPENMP", "0") not in ("", "0")
+        flags = None if requested_serial else _openmp_flags(self.compiler)
         if flags is None:
             msg = (
+                "boltz: BOLTZ_NO_OPENMP is set; the kernels are built serially."
+                if requested_serial else
                 "boltz: the C compiler does not support OpenMP; the kernels are "
                 "built serially (one thread). Install a compiler with OpenMP "
                 "(gcc, or clang with libomp) for multi-threaded kernels."
