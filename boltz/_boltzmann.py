@@ -50,7 +50,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._kernels._boltzmann import gibbs_sweeps
 from ._kernels._random import Streams
 from ._rbm import _entropy_from, even_batch_starts
-from ._threads import effective_n_threads
+from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import check_data, to_binary, unchanged_on_error
 
 __all__ = ["BoltzmannMachine"]
@@ -66,7 +66,7 @@ _MF_MAX_ITER = 100
 _MF_TOL = 1e-7
 _MF_DAMPING = 0.5
 # Unit-pair operations of a Gibbs call below which one more thread is not worth it.
-_WORK_PER_THREAD = 1 << 18
+_WORK_PER_THREAD = 1 << 16
 
 
 def _states(start, stop, n):
@@ -191,6 +191,21 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when they are strings.
 
+    Notes
+    -----
+    The stochastic methods take centred gradient steps (Montavon & Mueller
+    2012): the couplings move along <(s_i - c_i)(s_j - c_j)>_data -
+    <(s_i - c_i)(s_j - c_j)>_model with offsets c (the data means of the
+    visible units, a running mean of the hidden activities) and the biases
+    are corrected so that the step is the one of the centred model. The
+    fixed points are those of the plain gradient, but 0/1 units no longer
+    make the problem ill-conditioned: without centring, PCD needs many times
+    more updates to recover couplings of the same accuracy.
+
+    "exact" with hidden units is a non-convex problem and L-BFGS finds a
+    local optimum from the small random start; "pcd" and "mean_field" may
+    need many epochs to move the hidden units away from that start.
+
     See Also
     --------
     BernoulliRBM : The bipartite special case, trained by faster block Gibbs
@@ -213,6 +228,9 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     Salakhutdinov, R. & Hinton, G. E. (2009). Deep Boltzmann machines.
     AISTATS 2009.
+
+    Montavon, G. & Mueller, K.-R. (2012). Deep Boltzmann machines and the
+    centering trick. Neural Networks: Tricks of the Trade, LNCS 7700.
 
     Examples
     --------
@@ -708,13 +726,16 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self._check_method(n_units)
             mask = self._check_connectivity(n_units)
             self._init_params(X, mask)
-            if self.method in ("exact", "pseudolikelihood"):
-                self._fit_lbfgs(X)
-                return self
-            t0 = time.perf_counter()
-            for it in range(self.n_iter):
-                self._sgd_epoch(X, self.method)
-                self._report(X, it + 1, t0)
+            # every product here is small: BLAS threads only cost (and
+            # oversubscribe the cores next to the OpenMP Gibbs kernel)
+            with single_threaded_blas():
+                if self.method in ("exact", "pseudolikelihood"):
+                    self._fit_lbfgs(X)
+                    return self
+                t0 = time.perf_counter()
+                for it in range(self.n_iter):
+                    self._sgd_epoch(X, self.method)
+                    self._report(X, it + 1, t0)
             self.n_iter_ = int(self.n_iter)
         return self
 
@@ -749,7 +770,8 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             else:
                 self._check_method(self.biases_.shape[0])
                 self._copy_params()
-            self._sgd_epoch(X, self.method)
+            with single_threaded_blas():
+                self._sgd_epoch(X, self.method)
         return self
 
     def _copy_params(self):
@@ -844,7 +866,9 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         log_z : float
         """
         check_is_fitted(self)
-        return self._log_partition(self.weights_, self.biases_, self.n_features_in_)
+        with single_threaded_blas():
+            return self._log_partition(self.weights_, self.biases_,
+                                       self.n_features_in_)
 
     def _score(self, V):
         logZ = self._log_partition(self.weights_, self.biases_, V.shape[1])
@@ -867,7 +891,8 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """
         check_is_fitted(self)
         V = self._binary_data(X, reset=False)
-        return self._score(V)
+        with single_threaded_blas():
+            return self._score(V)
 
     def score(self, X, y=None):
         """Mean exact log-likelihood of X (see :meth:`score_samples`).

@@ -159,7 +159,7 @@ def test_seeded_results_are_bit_identical_for_any_thread_count(n_jobs):
 
     X = (rng.rand(200, 8) < 0.5).astype(np.float64)
     fits = [
-        BoltzmannMachine(n_hidden=3, n_iter=2, batch_size=50, n_chains=300,
+        BoltzmannMachine(n_hidden=3, n_iter=2, batch_size=50, n_chains=1000,
                          n_sweeps=2, random_state=0, n_jobs=j).fit(X)
         for j in (1, n_jobs)
     ]
