@@ -152,6 +152,10 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         n_hidden``, visible units first). It must be symmetric with a False
         diagonal. None connects every pair.
 
+    centering : bool or "auto", default="auto"
+        Centred gradient steps for "pcd" and "mean_field" (see Notes).
+        "auto" centres fully visible models only.
+
     binarize : float or None, default=None
         If set, X is thresholded: values above it become 1, the others 0.
         Otherwise X must hold 0/1 values only.
@@ -200,11 +204,14 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     are corrected so that the step is the one of the centred model. The
     fixed points are those of the plain gradient, but 0/1 units no longer
     make the problem ill-conditioned: without centring, PCD needs many times
-    more updates to recover couplings of the same accuracy.
+    more updates to recover couplings of the same accuracy. With hidden
+    units, though, centring was seen to keep them near their symmetric
+    random start for many epochs (on prototype data that plain PCD learns
+    in a few dozen), so ``centering="auto"`` centres fully visible models
+    only.
 
-    "exact" with hidden units is a non-convex problem and L-BFGS finds a
-    local optimum from the small random start; "pcd" and "mean_field" may
-    need many epochs to move the hidden units away from that start.
+    "exact" with hidden units is a non-convex problem: L-BFGS finds a local
+    optimum from the small random start.
 
     See Also
     --------
@@ -257,6 +264,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "n_chains": [Interval(Integral, 1, None, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "connectivity": ["array-like", None],
+        "centering": ["boolean", StrOptions({"auto"})],
         "binarize": [Real, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -275,6 +283,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         n_chains=100,
         weight_decay=0.0,
         connectivity=None,
+        centering="auto",
         binarize=None,
         random_state=None,
         verbose=0,
@@ -289,6 +298,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.n_chains = n_chains
         self.weight_decay = weight_decay
         self.connectivity = connectivity
+        self.centering = centering
         self.binarize = binarize
         self.random_state = random_state
         self.verbose = verbose
@@ -646,14 +656,15 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 Cm, mm = self._free_chain_stats(neg_streams, n_threads)
             gb = md - mm
             gW = Cd - Cm
-            if gradient in ("pcd", "mean_field"):
+            centred = gradient in ("pcd", "mean_field") and self._centred()
+            if centred:
                 # centred gradient (Montavon & Mueller 2012): the same fixed
                 # point, far better conditioned for 0/1 units
                 c = self._offsets
                 gW = gW - np.outer(gb, c) - np.outer(c, gb)
             dW = lr * ((gW * mask) - self.weight_decay * W)
             db = lr * gb
-            if gradient in ("pcd", "mean_field"):
+            if centred:
                 db = db - dW @ c
                 nv = B.shape[1]
                 c[nv:] += 0.01 * (self._last_hidden_mean - c[nv:])
@@ -675,6 +686,11 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         C, m = _pair_stats(S, w)
         self._last_hidden_mean = m[nv:]
         return C, m
+
+    def _centred(self):
+        if self.centering == "auto":
+            return self.n_hidden_ == 0
+        return bool(self.centering)
 
     def _threads_for(self, n_chains, n_threads):
         # a sweep of a small model is a few microseconds: waking threads for
