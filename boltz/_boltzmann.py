@@ -403,10 +403,6 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         W[j, i] = theta[: len(i)]
         return W, theta[len(i):].copy()
 
-    @property
-    def _n_visible(self):
-        return self.n_features_in_
-
     # -- hidden units given visibles ---------------------------------------------------
     def _hidden_inputs(self, V, W, b):
         """a = V W_vh + b_h, the input of the hidden units from the visibles."""
@@ -539,26 +535,30 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _log_partition(self, W, b, nv):
         n = W.shape[0]
         H = n - nv
-        if n > MAX_EXACT_UNITS and not (
-            nv <= MAX_EXACT_UNITS and self._hidden_lateral(W, nv) is None
-        ):
-            raise ValueError(
-                f"The exact partition function sums over 2**n_units states and "
-                f"is supported for at most {MAX_EXACT_UNITS} units (or "
-                f"{MAX_EXACT_UNITS} visible units when the hidden units are not "
-                f"coupled among themselves); this model has {nv} visible and {H} "
-                f"hidden units. Compare free_energy differences (unnormalised "
-                f"log-probabilities) instead, or estimate log Z by annealed "
-                f"importance sampling."
-            )
-        total = 1 << nv
-        step = max(1, min(total, _BLOCK // max(nv, 1) // max(1, 1 << H if
-                          self._hidden_lateral(W, nv) is not None else 1)))
-        parts = []
-        for s0 in range(0, total, step):
-            V = _states(s0, min(total, s0 + step), nv)
-            parts.append(logsumexp(-self._free_energy(V, W, b)))
-        return float(logsumexp(parts))
+        lateral = self._hidden_lateral(W, nv) is not None
+        if not lateral and nv <= MAX_EXACT_UNITS:
+            # sum over the visible states of exp(-F(v)), F in closed form
+            total = 1 << nv
+            step = max(1, _BLOCK // max(1, nv + H))
+            parts = [logsumexp(-self._free_energy(
+                _states(s0, min(total, s0 + step), nv), W, b))
+                for s0 in range(0, total, step)]
+            return float(logsumexp(parts))
+        if n <= MAX_EXACT_UNITS:
+            total = 1 << n
+            step = max(1, _BLOCK // n)
+            parts = [logsumexp(_neg_energy(_states(s0, min(total, s0 + step), n), W, b))
+                     for s0 in range(0, total, step)]
+            return float(logsumexp(parts))
+        raise ValueError(
+            f"The exact partition function sums over 2**n_units states and "
+            f"is supported for at most {MAX_EXACT_UNITS} units (or "
+            f"{MAX_EXACT_UNITS} visible units when the hidden units are not "
+            f"coupled among themselves); this model has {nv} visible and {H} "
+            f"hidden units. Compare free_energy differences (unnormalised "
+            f"log-probabilities) instead, or estimate log Z by annealed "
+            f"importance sampling."
+        )
 
     # -- objectives for the deterministic methods --------------------------------------
     def _exact_objective(self, V, w):

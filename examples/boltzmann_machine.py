@@ -77,11 +77,11 @@ def inverse_ising():
     X = exact_samples(rng, W, b, N_SAMPLES)
     iu = np.triu_indices(N_UNITS, 1)
     methods = {
-        "exact": dict(method="exact", n_iter=500),
-        "pseudolikelihood": dict(method="pseudolikelihood", n_iter=500),
-        "pcd": dict(method="pcd", n_iter=20, learning_rate=0.05, batch_size=100),
-        "mean_field": dict(method="mean_field", n_iter=20, learning_rate=0.05,
-                           batch_size=100),
+        "exact": {"method": "exact", "n_iter": 500},
+        "pseudolikelihood": {"method": "pseudolikelihood", "n_iter": 500},
+        "pcd": {"method": "pcd", "n_iter": 20, "learning_rate": 0.05, "batch_size": 100},
+        "mean_field": {"method": "mean_field", "n_iter": 20, "learning_rate": 0.05,
+                           "batch_size": 100},
     }
     print(f"Inverse Ising: {N_UNITS} units, couplings std 0.5, "
           f"{N_SAMPLES} exact samples")

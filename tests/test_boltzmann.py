@@ -6,11 +6,11 @@ reference of the kernel lives here, never in the package.
 
 import numpy as np
 import pytest
+from boltz._kernels._boltzmann import gibbs_sweeps
+from boltz._kernels._random import Streams
 from scipy.special import expit, logsumexp
 
 from boltz import BernoulliRBM, BoltzmannMachine
-from boltz._kernels._boltzmann import gibbs_sweeps
-from boltz._kernels._random import Streams
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -269,9 +269,9 @@ def rmse(model, W, b):
 
 
 @pytest.mark.parametrize("method,params,w_tol,b_tol", [
-    ("exact", dict(n_iter=500), 0.06, 0.1),
-    ("pseudolikelihood", dict(n_iter=500), 0.06, 0.1),
-    ("pcd", dict(n_iter=20, learning_rate=0.05, batch_size=100, n_chains=100),
+    ("exact", {"n_iter": 500}, 0.06, 0.1),
+    ("pseudolikelihood", {"n_iter": 500}, 0.06, 0.1),
+    ("pcd", {"n_iter": 20, "learning_rate": 0.05, "batch_size": 100, "n_chains": 100},
      0.12, 0.2),
 ])
 def test_inverse_ising_recovers_couplings(ising_data, method, params, w_tol, b_tol):
@@ -287,7 +287,7 @@ def test_inverse_ising_recovers_couplings(ising_data, method, params, w_tol, b_t
 
 def test_centring_speeds_up_fully_visible_pcd(ising_data):
     W, b, X = ising_data
-    params = dict(method="pcd", n_iter=5, learning_rate=0.05, random_state=0)
+    params = {"method": "pcd", "n_iter": 5, "learning_rate": 0.05, "random_state": 0}
     centred = BoltzmannMachine(centering=True, **params).fit(X)
     plain = BoltzmannMachine(centering=False, **params).fit(X)
     assert rmse(centred, W, b)[1] < 0.5 * rmse(plain, W, b)[1]
