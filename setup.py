@@ -19,7 +19,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["_openmp", "_blas", "_random", "_rbm", "_hopfield", "_ais"]
+KERNELS = ["_openmp", "_blas", "_random", "_rbm", "_hopfield", "_ais", "_boltzmann"]
 
 OPENMP_PROBE = textwrap.dedent(
     """

@@ -5,6 +5,7 @@ Boltzmann machines and deep belief networks) whose sampling and training
 loops run in Cython/OpenMP kernels.
 """
 
+from ._boltzmann import BoltzmannMachine
 from ._config import show_config
 from ._hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
 from ._rbm import BernoulliRBM
@@ -12,6 +13,7 @@ from ._version import __version__
 
 __all__ = [
     "BernoulliRBM",
+    "BoltzmannMachine",
     "DenseHopfieldNetwork",
     "HopfieldNetwork",
     "ModernHopfieldNetwork",

@@ -165,3 +165,29 @@ def from_bipolar(S, encoding):
         S += 1
         S *= 0.5
     return S
+
+
+def to_binary(X, name, *, binarize=None):
+    """Check that a validated float matrix holds {0, 1} states (or threshold it).
+
+    With ``binarize`` set, values above it become 1 and the others 0 (a new
+    array).  Otherwise every value must be exactly 0 or 1; anything else
+    raises a ValueError naming the offending values and the fix.  X itself is
+    returned when it is already binary.
+    """
+    if binarize is not None:
+        return (X > binarize).astype(X.dtype)
+    bad = (X != 0) & (X != 1)
+    if np.any(bad):
+        values = np.unique(X[bad])
+        shown = ", ".join(f"{v:g}" for v in values[:6]) + (
+            ", ..." if len(values) > 6 else "")
+        hint = (" It looks bipolar: (X + 1) / 2 maps -1/+1 to 0/1."
+                if np.all(np.isin(values, (-1.0,))) else "")
+        raise ValueError(
+            f"{name} models binary units and needs X in {{0, 1}}, but X has "
+            f"other values ({shown}).{hint} Binarize the data first, or set "
+            "binarize=<threshold> (values above the threshold become 1, the "
+            "others 0)."
+        )
+    return X

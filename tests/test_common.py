@@ -34,6 +34,10 @@ CHECK_PARAMS = {
     "HopfieldNetwork": dict(binarize=0.0, max_iter=20),
     "DenseHopfieldNetwork": dict(binarize=0.0, max_iter=20),
     "ModernHopfieldNetwork": dict(beta=0.5),
+    # binarize=0.0 turns the checks' continuous data into binary states;
+    # two hidden units give transform a non-empty output.
+    "BoltzmannMachine": dict(n_hidden=2, n_iter=3, batch_size=10, n_chains=10,
+                             binarize=0.0),
 }
 
 
