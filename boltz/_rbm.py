@@ -53,8 +53,22 @@ def kernel_chunks(batch_size, n_features, n_components, dtype):
     hence the last bits of the result, so they depend on the problem's shape
     only, never on the thread count: a seeded fit is bit-identical for any
     ``n_jobs``.
+
+    Small minibatches do best with small chunks (each GEMM streams its slice
+    of the weights from cache), large ones with large chunks (fewer repacks
+    of the stacked batch).  The count of chunks is kept even and their sizes
+    equal, so two or four threads get the same share.
     """
-    return 64, 128
+    if batch_size < 64:
+        target_hidden, target_visible = 32, 64
+    else:
+        target_hidden, target_visible = 128, 256
+
+    def split(n_units, target):
+        n_chunks = 2 * -(-n_units // (2 * target))
+        return max(1, -(-n_units // n_chunks))
+
+    return split(n_components, target_hidden), split(n_features, target_visible)
 
 
 def _entropy_from(rng):

@@ -36,7 +36,9 @@ from numpy.random cimport bitgen_t
 
 from ._blas cimport NoTrans, Tr, gemm_rm
 from ._openmp cimport (
-    boltz_omp_barrier,
+    boltz_barrier_init,
+    boltz_barrier_t,
+    boltz_barrier_wait,
     boltz_omp_get_num_threads,
     boltz_omp_get_thread_num,
 )
@@ -171,7 +173,7 @@ cdef void _epoch_thread(
     floating *Wv, floating *bv, floating *cv,
     floating *H, bitgen_t **gens,
     floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
-    floating *N0, floating *N1, int tid, int T,
+    floating *N0, floating *N1, boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
     # rows the matching h_pos and h_neg.  One GEMM then gives h_pos and h_neg
@@ -200,10 +202,11 @@ cdef void _epoch_thread(
     cdef double sp[MAX_CHUNK]
     cdef double sn[MAX_CHUNK]
     cdef bint use_mom = mom != 0.0
+    cdef int sense = 0
 
     _prep_batch(sh, 0, X, X_data, X_indices, X_indptr, starts, gens, VS0, R0,
                 N0, tid, T)
-    boltz_omp_barrier()
+    boltz_barrier_wait(bar, T, &sense)
 
     for bi in range(n_batches):
         VS = VS0 if bi % 2 == 0 else VS1
@@ -227,7 +230,7 @@ cdef void _epoch_thread(
                         W + <long>j0 * F, F, <floating>0.0, HS + j0, J)
                 _sigmoid_bias(HS + j0, c + j0, nb, jn, J)
                 _bernoulli(H + j0, J, HS + j0, J, R + j0, n_rand, nb, jn)
-            boltz_omp_barrier()
+            boltz_barrier_wait(bar, T, &sense)
 
         for s in range(sh.n_gibbs):
             last = s == sh.n_gibbs - 1
@@ -261,7 +264,7 @@ cdef void _epoch_thread(
                             b[f0 + f] += bv[f0 + f]
                         else:
                             b[f0 + f] += <floating>g
-            boltz_omp_barrier()
+            boltz_barrier_wait(bar, T, &sense)
 
             # ---- C: h_pos/h_neg, updates of W and c, next chain state ----
             for jc in range(n_hc):
@@ -306,7 +309,7 @@ cdef void _epoch_thread(
                             gens, VS1 if bi % 2 == 0 else VS0,
                             R1 if bi % 2 == 0 else R0,
                             N1 if bi % 2 == 0 else N0, tid, T)
-            boltz_omp_barrier()
+            boltz_barrier_wait(bar, T, &sense)
 
 
 def rbm_epoch(
@@ -390,6 +393,7 @@ def rbm_epoch(
     cdef floating *N0 = NULL
     cdef floating *N1 = NULL
     cdef size_t rows
+    cdef boltz_barrier_t bar
     cdef const floating *Xp = NULL
     cdef const floating *Xd = NULL
     cdef const int64_t *Xi = NULL
@@ -449,6 +453,7 @@ def rbm_epoch(
         Xp = &X[0, 0]
 
     rows = <size_t>max_rows + sh.n_chains
+    boltz_barrier_init(&bar)
     HS = <floating *>malloc(rows * sh.n_hidden * sizeof(floating))
     VS0 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
     VS1 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
@@ -466,7 +471,7 @@ def rbm_epoch(
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
                           &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, &H[0, 0],
-                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1,
+                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
     finally:
         free(N0)
