@@ -7,12 +7,14 @@ loops run in Cython/OpenMP kernels.
 
 from ._config import show_config
 from ._hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
+from ._gaussian_rbm import GaussianBernoulliRBM
 from ._rbm import BernoulliRBM
 from ._version import __version__
 
 __all__ = [
     "BernoulliRBM",
     "DenseHopfieldNetwork",
+    "GaussianBernoulliRBM",
     "HopfieldNetwork",
     "ModernHopfieldNetwork",
     "show_config",
