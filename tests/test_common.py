@@ -30,6 +30,9 @@ EXPECTED_FAILURES = {
 CHECK_PARAMS = {
     "BernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
     "GaussianBernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
+    "DBN": dict(hidden_layer_sizes=(8, 4), n_iter=3),
+    "DBNClassifier": dict(hidden_layer_sizes=(16,), n_iter=2, fine_tune_max_iter=200,
+                          fine_tune_learning_rate=1e-2),
     # The checks feed continuous data: binarize=0.0 thresholds it into
     # binary patterns (BernoulliNB's precedent), so no check is impossible.
     "HopfieldNetwork": dict(binarize=0.0, max_iter=20),
