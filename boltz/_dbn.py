@@ -136,7 +136,8 @@ def _pretrain(est, rbms, X, random_state):
                   f"{H.shape[1]} -> {rbm.n_components}, {rbm.n_iter} epochs")
         t = time.time()
         rbm.fit(H)
-        H = rbm._mean_hiddens(H)
+        if i + 1 < len(rbms):  # the top layer's features are not needed
+            H = rbm._mean_hiddens(H)
         if est.verbose:
             print(f"[{name}] Layer {i + 1}/{len(rbms)} done, time = "
                   f"{time.time() - t:.2f}s (total {time.time() - start:.2f}s)")
