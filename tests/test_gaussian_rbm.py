@@ -67,7 +67,7 @@ def test_sigma_scales_data_and_biases(digits_std):
                                           est.intercept_hidden_, est.h_samples_))
     entropy = est._entropy
     est.partial_fit(X)
-    W, b, c, H, _ = ref.rbm_epoch(X / sigma, W0, b0 / sigma, c0, H0, entropy, 1,
+    W, b, c, _, _ = ref.rbm_epoch(X / sigma, W0, b0 / sigma, c0, H0, entropy, 1,
                                   lr=est.learning_rate, gaussian=True)
     assert_allclose(est.components_, W, rtol=1e-9, atol=1e-12)
     assert_allclose(est.intercept_visible_, b * sigma, rtol=1e-9, atol=1e-12)
