@@ -121,17 +121,17 @@ class GaussianBernoulliRBM(_BaseRBM):
     learn_sigma : bool, default=False
         Learn the per-feature standard deviations ``sigma_`` (initialised to
         1).  The epoch then runs in kernel calls of 10 minibatches; after
-        each, ``log sigma`` takes one gradient ascent step of size
+        each, ``log sigma`` takes one gradient-ascent step of size
         ``learning_rate`` (a tenth of the per-minibatch rate of the other
-        parameters: larger steps make training unstable) with the exact
-        gradient of the
-        log-likelihood with respect to ``log sigma_i``,
-        ``<(v_i - b_i)^2 / sigma_i^2 - (v_i / sigma_i) (W^T h)_i>_data -
-        <same>_model`` (the derivation of Cho, Ilin & Raiko 2011 for this
-        energy): the data term over the rows just trained on with
-        ``h = P(h | v)``, the model term from the sampling chains' hidden
-        states with ``v`` integrated out exactly, ``<1 - (b_i / sigma_i)
-        (W^T h)_i>``.  ``sigma_`` is kept in ``[1e-3, 1e3]``.
+        parameters: larger steps made training unstable) along the exact
+        gradient of the log-likelihood, derived as in Cho, Ilin & Raiko
+        (2011) for this energy:
+        ``d log p / d log sigma_i = <(v_i - b_i)^2 / sigma_i^2 - (v_i /
+        sigma_i) (h W)_i>_data - <same>_model``.  The data term is averaged
+        over the rows just trained on with ``h = P(h | v)``; the model term
+        over the sampling chains' hidden states, with ``v`` integrated out
+        exactly: ``<1 - (b_i / sigma_i) (h W)_i>``.  ``sigma_`` is kept in
+        ``[1e-3, 1e3]``.
 
     n_jobs : int, default=None
         Threads of the training kernel.  None uses every core OpenMP sees;
