@@ -58,9 +58,9 @@ def test_every_public_estimator_is_checked():
     assert set(EXPECTED_FAILURES) <= names
 
 
-# The checks feed data outside [0, 1] (and far from standardised) on purpose, and store dozens of patterns
-# in a handful of Hopfield units: both warnings are expected here (and tested
-# in their own modules).
+# The checks feed data outside [0, 1] and far from standardised on purpose, and
+# store dozens of patterns in a handful of Hopfield units: these warnings are
+# expected here (and tested in their own modules).
 @pytest.mark.filterwarnings("ignore:.*expects values in \\[0, 1\\]:UserWarning")
 @pytest.mark.filterwarnings("ignore:.*expects standardised features:UserWarning")
 @pytest.mark.filterwarnings("ignore::boltz.hopfield.CapacityWarning")
