@@ -196,10 +196,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._run_epoch(X, starts, n_threads)
             if self.verbose:
                 end = time.time()
+                name, value = self._progress(X)
                 print(
-                    "[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs"
-                    % (type(self).__name__, iteration,
-                       self.score_samples(X).mean(), end - begin)
+                    "[%s] Iteration %d, %s = %.2f, time = %.2fs"
+                    % (type(self).__name__, iteration, name, value, end - begin)
                 )
                 begin = time.time()
         return self
@@ -239,6 +239,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 self._init_params(X.shape[1], X.dtype, self.random_state_)
         self._run_epoch(X, even_batch_starts(X.shape[0], self.batch_size), n_threads)
         return self
+
+    def _progress(self, X):
+        """(name, value) of the statistic the verbose lines print per epoch."""
+        return "pseudo-likelihood", self.score_samples(X).mean()
 
     def _check_params_for(self, X):
         check_is_fitted(self)

@@ -29,6 +29,10 @@ EXPECTED_FAILURES = {
 # Small, quick settings for the checks (they fit dozens of times).
 CHECK_PARAMS = {
     "BernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
+    "GaussianBernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
+    "DBN": dict(hidden_layer_sizes=(8, 4), n_iter=3),
+    "DBNClassifier": dict(hidden_layer_sizes=(16,), n_iter=2, fine_tune_max_iter=200,
+                          fine_tune_learning_rate=1e-2),
     # The checks feed continuous data: binarize=0.0 thresholds it into
     # binary patterns (BernoulliNB's precedent), so no check is impossible.
     "HopfieldNetwork": dict(binarize=0.0, max_iter=20),
@@ -58,10 +62,11 @@ def test_every_public_estimator_is_checked():
     assert set(EXPECTED_FAILURES) <= names
 
 
-# The checks feed data outside [0, 1] on purpose, and store dozens of patterns
-# in a handful of Hopfield units: both warnings are expected here (and tested
-# in their own modules).
+# The checks feed data outside [0, 1] and far from standardised on purpose, and
+# store dozens of patterns in a handful of Hopfield units: these warnings are
+# expected here (and tested in their own modules).
 @pytest.mark.filterwarnings("ignore:.*expects values in \\[0, 1\\]:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*expects standardised features:UserWarning")
 @pytest.mark.filterwarnings("ignore::boltz.hopfield.CapacityWarning")
 @parametrize_with_checks(
     list(_public_estimators()), expected_failed_checks=_expected_failed_checks
