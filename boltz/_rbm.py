@@ -54,15 +54,14 @@ def kernel_chunks(batch_size, n_features, n_components, dtype):
     only, never on the thread count: a seeded fit is bit-identical for any
     ``n_jobs``.
 
-    Small minibatches do best with small chunks (each GEMM streams its slice
-    of the weights from cache), large ones with large chunks (fewer repacks
-    of the stacked batch).  The count of chunks is kept even and their sizes
+    Small minibatches do best with small hidden chunks (each GEMM streams its
+    slice of the weights from cache), large ones with large chunks (fewer
+    repacks of the stacked batch); visible chunks only sum partial products
+    and are best large.  The count of chunks is kept even and their sizes
     equal, so two or four threads get the same share.
     """
-    if batch_size < 64:
-        target_hidden, target_visible = 32, 64
-    else:
-        target_hidden, target_visible = 128, 256
+    target_hidden = 32 if batch_size < 64 else 128
+    target_visible = 256
 
     def split(n_units, target):
         n_chunks = 2 * -(-n_units // (2 * target))
@@ -164,7 +163,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 float(self.learning_rate), float(self.momentum),
                 float(self.weight_decay), int(self.n_gibbs_steps),
                 self.method == "pcd", sp.issparse(X), n_threads,
-                gaussian=self._gaussian_visibles, hidden_chunk=hc, visible_chunk=vc,
+                gaussian=self._gaussian_visibles, partials=True,
+                hidden_chunk=hc, visible_chunk=vc,
             )
 
     # -- public API ---------------------------------------------------------------

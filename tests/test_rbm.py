@@ -283,10 +283,12 @@ def test_show_config_reports_openmp_and_threads(capsys):
     assert config["n_threads"] >= 1
 
 
+@pytest.mark.parametrize("partials", [False, True])
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gaussian_visible_kernel_matches_reference(method, dtype):
-    """The epoch kernel's Gaussian-visible path (used by GaussianBernoulliRBM)."""
+def test_gaussian_visible_kernel_matches_reference(method, dtype, partials):
+    """The epoch kernel's Gaussian-visible path (used by GaussianBernoulliRBM),
+    with v_neg from one GEMM per visible chunk or from hidden-chunk partials."""
     from boltz._kernels._random import Streams
     from boltz._kernels._rbm import rbm_epoch
 
@@ -301,7 +303,8 @@ def test_gaussian_visible_kernel_matches_reference(method, dtype):
     rbm_epoch(X.astype(dtype), np.empty(0, dtype), np.empty(0, np.int64),
               np.empty(0, np.int64), starts, W, b, c, empty, np.empty(0, dtype),
               np.empty(0, dtype), H, Streams(99, (0,), bs), lr, 0.0, 0.0, k,
-              method == "pcd", False, 2, gaussian=True)
+              method == "pcd", False, 2, gaussian=True, partials=partials,
+              hidden_chunk=4, visible_chunk=5)
     Wr, br, cr, Hr, _ = ref.rbm_epoch(
         X, W0, np.zeros(13), np.zeros(J), np.zeros((bs, J)), 99, 0, lr=lr, k=k,
         persistent=method == "pcd", gaussian=True, normal_dtype=dtype)

@@ -95,6 +95,7 @@ cdef struct _EpochShape:
     int n_rand          # uint32 draws per chain per batch
     int hid_chunk       # units per work chunk (<= MAX_CHUNK)
     int vis_chunk
+    int partials        # v_neg from per-hidden-chunk partial products
     double lr
     double momentum
     double weight_decay
@@ -173,13 +174,18 @@ cdef void _epoch_thread(
     floating *Wv, floating *bv, floating *cv,
     floating *H, bitgen_t **gens,
     floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
-    floating *N0, floating *N1, boltz_barrier_t *bar, int tid, int T,
+    floating *N0, floating *N1, floating *P, boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
     # rows the matching h_pos and h_neg.  One GEMM then gives h_pos and h_neg
     # together (PCD) and one GEMM with K = nb + nc applies the whole update.
     # VS and R are double-buffered so that the next batch is prepared while
     # the current one finishes (two barriers per batch for PCD-1).
+    # With sh.partials, phase B does not read W at all: the owner of each
+    # hidden chunk leaves P[chunk] = h_chain[:, chunk] W[chunk, :] as soon as
+    # it has sampled the chain (after its update of W[chunk] at the last
+    # step), and phase B sums the partials in chunk order.  Every row of W is
+    # then touched by one thread only and stays in that core's cache.
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
     cdef int n_rand = sh.n_rand
@@ -203,9 +209,18 @@ cdef void _epoch_thread(
     cdef double sn[MAX_CHUNK]
     cdef bint use_mom = mom != 0.0
     cdef int sense = 0
+    cdef long pstride = <long>sh.n_chains * F
+    cdef floating *prow
 
     _prep_batch(sh, 0, X, X_data, X_indices, X_indptr, starts, gens, VS0, R0,
                 N0, tid, T)
+    if sh.partials and sh.persistent:
+        for jc in range(n_hc):
+            if jc % T == tid:
+                j0 = jc * HC
+                gemm_rm(NoTrans, NoTrans, sh.n_chains, F, min(HC, J - j0),
+                        <floating>1.0, H + j0, J, W + <long>j0 * F, F,
+                        <floating>0.0, P + jc * pstride, F)
     boltz_barrier_wait(bar, T, &sense)
 
     for bi in range(n_batches):
@@ -230,6 +245,9 @@ cdef void _epoch_thread(
                         W + <long>j0 * F, F, <floating>0.0, HS + j0, J)
                 _sigmoid_bias(HS + j0, c + j0, nb, jn, J)
                 _bernoulli(H + j0, J, HS + j0, J, R + j0, n_rand, nb, jn)
+                if sh.partials:
+                    gemm_rm(NoTrans, NoTrans, nb, F, jn, <floating>1.0, H + j0, J,
+                            W + <long>j0 * F, F, <floating>0.0, P + jc * pstride, F)
             boltz_barrier_wait(bar, T, &sense)
 
         for s in range(sh.n_gibbs):
@@ -241,8 +259,19 @@ cdef void _epoch_thread(
                     continue
                 f0 = fc * VC
                 fn = min(VC, F - f0)
-                gemm_rm(NoTrans, NoTrans, nc, fn, J, <floating>1.0, H, J,
-                        W + f0, F, <floating>0.0, vneg + f0, F)
+                if sh.partials:
+                    for r in range(nc):
+                        vrow = vneg + <long>r * F
+                        prow = P + <long>r * F
+                        for f in range(f0, f0 + fn):
+                            vrow[f] = prow[f]
+                        for jc in range(1, n_hc):
+                            prow = P + jc * pstride + <long>r * F
+                            for f in range(f0, f0 + fn):
+                                vrow[f] += prow[f]
+                else:
+                    gemm_rm(NoTrans, NoTrans, nc, fn, J, <floating>1.0, H, J,
+                            W + f0, F, <floating>0.0, vneg + f0, F)
                 if sh.gaussian:
                     # v ~ N(b + h W, 1): add the bias and the chain's normals
                     for r in range(nc):
@@ -280,6 +309,10 @@ cdef void _epoch_thread(
                 _sigmoid_bias(HS + <long>m0 * J + j0, c + j0, nb + nc - m0, jn, J)
                 _bernoulli(H + j0, J, hneg + j0, J, R + roff + F + j0, n_rand, nc, jn)
                 if not last:
+                    if sh.partials:
+                        gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0,
+                                J, W + <long>j0 * F, F, <floating>0.0,
+                                P + jc * pstride, F)
                     continue
                 _col_sums(HS + j0, J, nb, jn, sp)
                 _col_sums(hneg + j0, J, nc, jn, sn)
@@ -304,6 +337,10 @@ cdef void _epoch_thread(
                         if wd != 0.0:
                             Wv[p] -= <floating>(lr * wd) * W[p]
                         W[p] += Wv[p]
+                if sh.partials and sh.persistent:
+                    # the next batch's phase B: new chain state, updated rows
+                    gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0, J,
+                            W + <long>j0 * F, F, <floating>0.0, P + jc * pstride, F)
             if last and bi + 1 < n_batches:
                 _prep_batch(sh, bi + 1, X, X_data, X_indices, X_indptr, starts,
                             gens, VS1 if bi % 2 == 0 else VS0,
@@ -334,6 +371,7 @@ def rbm_epoch(
     bint sparse,
     int n_threads,
     bint gaussian=False,
+    bint partials=False,
     int hidden_chunk=HID_CHUNK,
     int visible_chunk=VIS_CHUNK,
 ):
@@ -376,6 +414,10 @@ def rbm_epoch(
         Gaussian visible units of unit variance, v ~ N(b + h W, 1), instead of
         Bernoulli ones (a Gaussian-Bernoulli RBM on data already divided by
         its per-feature sigma).  The gradient has the same form.
+    partials : bool, default=False
+        Compute v_neg from per-hidden-chunk partial products summed in chunk
+        order (each row of W stays with one thread) instead of one GEMM per
+        visible chunk.
     hidden_chunk, visible_chunk : int
         Units per work chunk (1 to 256).  They set the GEMM shapes, hence the
         last bits of the result: choose them from the problem's shape, never
@@ -392,6 +434,7 @@ def rbm_epoch(
     cdef uint32_t *R1 = NULL
     cdef floating *N0 = NULL
     cdef floating *N1 = NULL
+    cdef floating *P = NULL
     cdef size_t rows
     cdef boltz_barrier_t bar
     cdef const floating *Xp = NULL
@@ -414,6 +457,7 @@ def rbm_epoch(
     sh.persistent = persistent
     sh.sparse = sparse
     sh.gaussian = gaussian
+    sh.partials = partials
     sh.lr = learning_rate
     sh.momentum = momentum
     sh.weight_decay = weight_decay
@@ -464,16 +508,20 @@ def rbm_epoch(
                                 * sizeof(floating))
         N1 = <floating *>malloc(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
                                 * sizeof(floating))
+    if partials:
+        P = <floating *>malloc(<size_t>((sh.n_hidden + hidden_chunk - 1) // hidden_chunk)
+                               * sh.n_chains * sh.n_features * sizeof(floating))
     try:
         if HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL or (
-                gaussian and (N0 == NULL or N1 == NULL)):
+                gaussian and (N0 == NULL or N1 == NULL)) or (partials and P == NULL):
             raise MemoryError()
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
                           &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, &H[0, 0],
-                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, &bar,
+                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
     finally:
+        free(P)
         free(N0)
         free(N1)
         free(HS)
