@@ -48,8 +48,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels._boltzmann import gibbs_sweeps
-from ._kernels._random import Streams
-from ._rbm import _entropy_from, even_batch_starts
+from ._kernels._random import Streams, entropy_from
+from ._rbm import even_batch_starts
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import check_data, to_binary, unchanged_on_error
 
@@ -376,7 +376,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.biases_ = b
         self.connectivity_ = mask
         self.n_hidden_ = self.n_hidden
-        self._entropy = _entropy_from(rng)
+        self._entropy = entropy_from(rng)
         self._n_calls = 0
         init = np.random.Generator(np.random.SFC64(
             np.random.SeedSequence(self._entropy, spawn_key=(2**31,))))
@@ -958,7 +958,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             raise ValueError(f"n_sweeps must be an int >= 0, got {n_sweeps!r}.")
         rng = check_random_state(
             self.random_state if random_state is None else random_state)
-        entropy = _entropy_from(rng)
+        entropy = entropy_from(rng)
         n = self.biases_.shape[0]
         init = np.random.Generator(np.random.SFC64(
             np.random.SeedSequence(entropy, spawn_key=(0,))))

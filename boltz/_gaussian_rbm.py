@@ -18,7 +18,8 @@ from scipy.special import expit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._rbm import _BaseRBM, _entropy_from
+from ._kernels._random import entropy_from
+from ._rbm import _BaseRBM
 from ._validation import FLOAT_DTYPES, check_data
 
 # With learn_sigma=True the epoch runs in kernel calls of this many minibatches,
@@ -378,7 +379,7 @@ class GaussianBernoulliRBM(_BaseRBM):
             self.random_state if random_state is None else random_state
         )
         gen = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
-            _entropy_from(rng))))
+            entropy_from(rng))))
         dtype = self.components_.dtype
         n_features = self.components_.shape[1]
         V = self.intercept_visible_ + self.sigma_ * gen.standard_normal(

@@ -28,8 +28,7 @@ from ._kernels._hopfield import (
     dense_recall,
     sync_recall,
 )
-from ._kernels._random import Streams
-from ._rbm import _entropy_from
+from ._kernels._random import Streams, entropy_from
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
     FLOAT_DTYPES,
@@ -100,7 +99,7 @@ class _BinaryHopfieldBase(BaseEstimator):
     def _streams(self, n_probes):
         rng = check_random_state(self.random_state)
         n_chunks = -(-n_probes // PROBE_CHUNK)
-        return Streams(_entropy_from(rng), (0,), n_chunks)
+        return Streams(entropy_from(rng), (0,), n_chunks)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from ._kernels._random import Streams
+from ._kernels._random import Streams, entropy_from
 from ._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains, rbm_epoch
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
@@ -70,12 +70,6 @@ def kernel_chunks(batch_size, n_features, n_components, dtype):
     return split(n_components, target_hidden), split(n_features, target_visible)
 
 
-def _entropy_from(rng):
-    """128 bits of SeedSequence entropy drawn from a RandomState."""
-    words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
-    return int(sum(int(w) << (32 * i) for i, w in enumerate(words)))
-
-
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Training loop shared by the RBMs: parameters, batching, streams, epochs.
 
@@ -112,7 +106,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
         self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
         self._velocity = None
-        self._entropy = _entropy_from(rng)
+        self._entropy = entropy_from(rng)
         self._n_epoch_calls = 0
 
     def _velocities(self):
@@ -685,7 +679,7 @@ class BernoulliRBM(_BaseRBM):
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
-        entropy = _entropy_from(rng)
+        entropy = entropy_from(rng)
         n_features = self.components_.shape[1]
         init = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
             entropy, spawn_key=(0,))))

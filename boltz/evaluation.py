@@ -29,7 +29,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels._ais import AIS_MAX_CHUNK, EXACT_BLOCK, ais_chains, exact_blocks
-from ._kernels._random import Streams
+from ._kernels._random import Streams, entropy_from
 from ._threads import effective_n_threads, single_threaded_blas
 
 __all__ = [
@@ -420,8 +420,7 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
     log_z_base = float(_softplus(b_base).sum() + n_hidden * math.log(2.0))
 
     rng = check_random_state(random_state)
-    from ._rbm import _entropy_from  # local import: _rbm imports this module
-    entropy = _entropy_from(rng)
+    entropy = entropy_from(rng)
     W = np.ascontiguousarray(W, dtype=dtype)
     b = np.ascontiguousarray(b, dtype=dtype)
     c = np.ascontiguousarray(c, dtype=dtype)

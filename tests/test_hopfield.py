@@ -11,11 +11,11 @@ import warnings
 
 import numpy as np
 import pytest
+from boltz._kernels._hopfield import PROBE_CHUNK
+from boltz._kernels._random import entropy_from
 from sklearn.utils import check_random_state
 
 from boltz import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
-from boltz._kernels._hopfield import PROBE_CHUNK
-from boltz._rbm import _entropy_from
 from boltz.hopfield import CapacityWarning, flip_bits, overlap, recall_curve
 
 
@@ -31,7 +31,7 @@ def _random_order(bitgen, n):
 
 
 def _chunk_streams(random_state, n_probes):
-    entropy = _entropy_from(check_random_state(random_state))
+    entropy = entropy_from(check_random_state(random_state))
     n_chunks = -(-n_probes // PROBE_CHUNK)
     return [np.random.SFC64(np.random.SeedSequence(entropy, spawn_key=(0, c)))
             for c in range(n_chunks)]

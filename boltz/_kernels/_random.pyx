@@ -65,6 +65,16 @@ cdef class Streams:
         return out
 
 
+def entropy_from(rng):
+    """128 bits of SeedSequence entropy drawn from a numpy ``RandomState``.
+
+    Every estimator derives its streams this way from ``check_random_state``,
+    so an int, a RandomState or None as ``random_state`` all work.
+    """
+    words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
+    return int(sum(int(w) << (32 * i) for i, w in enumerate(words)))
+
+
 cdef void fill_uint32(bitgen_t *bg, uint32_t *out, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     cdef uint64_t x
