@@ -44,11 +44,9 @@ from libc.string cimport memset
 
 from ._blas cimport NoTrans, Tr, gemm_rm
 from ._random cimport (
+    bernoulli as _bernoulli,
+    sigmoid_bias as _sigmoid_bias,
     Streams,
-    boltz_bernoulli_d,
-    boltz_bernoulli_f,
-    boltz_sigmoid_bias_d,
-    boltz_sigmoid_bias_f,
     fill_uint32,
 )
 
@@ -167,23 +165,6 @@ def exact_blocks(
     finally:
         free(Ball)
         free(Tall)
-
-
-cdef inline void _sigmoid_bias(floating *x, const floating *bias, int rows,
-                               int cols, long ld) noexcept nogil:
-    if floating is float:
-        boltz_sigmoid_bias_f(x, bias, rows, cols, ld)
-    else:
-        boltz_sigmoid_bias_d(x, bias, rows, cols, ld)
-
-
-cdef inline void _bernoulli(floating *out, long ldo, const floating *p, long ldp,
-                            const uint32_t *u, long ldu, int rows,
-                            int cols) noexcept nogil:
-    if floating is float:
-        boltz_bernoulli_f(out, ldo, p, ldp, u, ldu, rows, cols)
-    else:
-        boltz_bernoulli_d(out, ldo, p, ldp, u, ldu, rows, cols)
 
 
 cdef inline double _softplus_diff_sum(const floating *a, double b1, double b0,

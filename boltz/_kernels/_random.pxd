@@ -7,6 +7,7 @@
 # fill_uint32 takes n 32-bit draws from ceil(n/2) 64-bit outputs, low half
 # first (numpy's `random_raw(...).view(np.uint32)` on little-endian).
 
+from cython cimport floating
 from libc.stdint cimport uint32_t, uint64_t
 from numpy.random cimport bitgen_t
 
@@ -31,3 +32,23 @@ cdef extern from "_math.h":
                               long ld) noexcept nogil
     double boltz_sigmoid_d(double x) noexcept nogil
     float boltz_sigmoid_f(float x) noexcept nogil
+
+
+# dtype dispatch of the vectorised loops, written once for every kernel
+cdef inline void sigmoid_bias(floating *x, const floating *bias, int rows,
+                              int cols, long ld) noexcept nogil:
+    """x[r, c] = sigmoid(x[r, c] + bias[c]) on a rows x cols block."""
+    if floating is float:
+        boltz_sigmoid_bias_f(x, bias, rows, cols, ld)
+    else:
+        boltz_sigmoid_bias_d(x, bias, rows, cols, ld)
+
+
+cdef inline void bernoulli(floating *out, long ldo, const floating *p, long ldp,
+                           const uint32_t *u, long ldu, int rows,
+                           int cols) noexcept nogil:
+    """out[r, c] = 1 if u[r, c] < p[r, c] * 2^32 else 0."""
+    if floating is float:
+        boltz_bernoulli_f(out, ldo, p, ldp, u, ldu, rows, cols)
+    else:
+        boltz_bernoulli_d(out, ldo, p, ldp, u, ldu, rows, cols)

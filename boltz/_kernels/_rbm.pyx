@@ -43,11 +43,9 @@ from ._openmp cimport (
     boltz_omp_get_thread_num,
 )
 from ._random cimport (
+    bernoulli as _bernoulli,
+    sigmoid_bias as _sigmoid_bias,
     Streams,
-    boltz_bernoulli_d,
-    boltz_bernoulli_f,
-    boltz_sigmoid_bias_d,
-    boltz_sigmoid_bias_f,
     fill_normal_d,
     fill_normal_f,
     fill_uint32,
@@ -64,23 +62,6 @@ cdef enum:
 HIDDEN_CHUNK = HID_CHUNK
 VISIBLE_CHUNK = VIS_CHUNK
 SAMPLE_CHAIN_CHUNK = CHAIN_CHUNK
-
-
-cdef inline void _sigmoid_bias(floating *x, const floating *bias, int rows,
-                               int cols, long ld) noexcept nogil:
-    if floating is float:
-        boltz_sigmoid_bias_f(x, bias, rows, cols, ld)
-    else:
-        boltz_sigmoid_bias_d(x, bias, rows, cols, ld)
-
-
-cdef inline void _bernoulli(floating *out, long ldo, const floating *p, long ldp,
-                            const uint32_t *u, long ldu, int rows,
-                            int cols) noexcept nogil:
-    if floating is float:
-        boltz_bernoulli_f(out, ldo, p, ldp, u, ldu, rows, cols)
-    else:
-        boltz_bernoulli_d(out, ldo, p, ldp, u, ldu, rows, cols)
 
 
 cdef struct _EpochShape:
