@@ -1,0 +1,155 @@
+"""Tests of boltz.dask: distributed training on a two-process LocalCluster."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+
+from boltz import DBN, BernoulliRBM, GaussianBernoulliRBM, HopfieldNetwork
+from boltz.dask import fit_distributed
+
+
+@pytest.fixture(scope="session")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True,
+            dashboard_address=None,
+        )
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def digits_split(digits01):
+    X, y = digits01
+    return X[:1400], X[1400:], y[:1400], y[1400:]
+
+
+def _recon_error(rbm, X):
+    h = rbm.transform(X)
+    v = 1.0 / (1.0 + np.exp(-(h @ rbm.components_ + rbm.intercept_visible_)))
+    return float(np.mean((X - v) ** 2))
+
+
+RBM_KW = {"n_components": 64, "n_iter": 10, "learning_rate": 0.1, "random_state": 0}
+
+
+def test_rbm_quality_close_to_local_fit(client, digits_split):
+    Xtr, Xte, _, _ = digits_split
+    local = BernoulliRBM(**RBM_KW).fit(Xtr)
+    dX = da.from_array(Xtr, chunks=(700, -1))
+    dist = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client,
+                           n_rounds=200, aggregate="sum")
+    err_l, err_d = _recon_error(local, Xte), _recon_error(dist, Xte)
+    pl_l = local.score_samples(Xte, method="full").mean()
+    pl_d = dist.score_samples(Xte, method="full").mean()
+    assert err_d <= 1.05 * err_l
+    assert pl_d >= 1.05 * pl_l  # pseudo-likelihoods are negative
+    # The fitted model is an ordinary local estimator.
+    assert dist.transform(Xte).shape == (len(Xte), 64)
+    assert dist.n_features_in_ == Xtr.shape[1]
+
+
+def test_rbm_model_averaging_learns(client, digits_split):
+    """The default (mean, one round per epoch) trains far beyond the start."""
+    Xtr, Xte, _, _ = digits_split
+    dX = da.from_array(Xtr, chunks=(350, -1))
+    untrained = BernoulliRBM(**{**RBM_KW, "n_iter": 0}).fit(Xtr)
+    dist = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client)
+    assert _recon_error(dist, Xte) < 0.5 * _recon_error(untrained, Xte)
+
+
+def test_same_seed_same_parameters_and_float32(client, digits_split):
+    Xtr = digits_split[0].astype(np.float32)
+    dX = da.from_array(Xtr, chunks=(500, -1))
+    kw = {**RBM_KW, "n_iter": 3}
+    a = fit_distributed(BernoulliRBM(**kw), dX, client=client, n_rounds=6)
+    b = fit_distributed(BernoulliRBM(**kw), dX, client=client, n_rounds=6)
+    for name in ("components_", "intercept_visible_", "intercept_hidden_"):
+        assert getattr(a, name).dtype == np.float32
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.transform(Xtr[:5]).dtype == np.float32
+    c = fit_distributed(BernoulliRBM(**{**kw, "random_state": 1}), dX,
+                        client=client, n_rounds=6)
+    assert not np.array_equal(a.components_, c.components_)
+
+
+def test_gaussian_rbm(client, digits_split):
+    Xtr, Xte, _, _ = digits_split
+    mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-3
+    Ztr, Zte = (Xtr - mu) / sd, (Xte - mu) / sd
+    kw = {"n_components": 32, "n_iter": 5, "learning_rate": 0.01, "random_state": 0}
+    local = GaussianBernoulliRBM(**kw).fit(Ztr)
+    dist = fit_distributed(GaussianBernoulliRBM(**kw),
+                           da.from_array(Ztr, chunks=(700, -1)), client=client,
+                           n_rounds=100, aggregate="sum")
+
+    def mse(m):
+        return float(np.mean((Zte - m._mean_visibles(m.transform(Zte))) ** 2))
+
+    assert mse(dist) <= 1.05 * mse(local)
+    # learn_sigma: sigma_ is averaged with the other parameters.
+    sig = fit_distributed(GaussianBernoulliRBM(**kw, learn_sigma=True),
+                          da.from_array(Ztr, chunks=(700, -1)), client=client)
+    assert sig.sigma_.shape == (Ztr.shape[1],)
+    assert not np.all(sig.sigma_ == 1)
+    assert np.all(np.isfinite(sig.components_))
+
+
+def test_dbn_layer_by_layer(client, digits_split):
+    Xtr, Xte, _, _ = digits_split
+    dbn = DBN(hidden_layer_sizes=(32, 16), n_iter=3, random_state=0)
+    out = fit_distributed(dbn, da.from_array(Xtr, chunks=(700, -1)), client=client)
+    assert out is dbn
+    assert [r.components_.shape for r in dbn.rbms_] == [(32, 64), (16, 32)]
+    H = dbn.transform(Xte)
+    assert H.shape == (len(Xte), 16)
+    assert np.all((H >= 0) & (H <= 1))
+    # The second layer was trained on the first layer's features.
+    assert dbn.rbms_[1].n_features_in_ == 32
+
+
+def test_hopfield_hebbian_reduction_matches_fit(client):
+    rng = np.random.RandomState(0)
+    P = (rng.rand(12, 100) > 0.5).astype(np.float64)
+    local = HopfieldNetwork().fit(P)
+    dist = fit_distributed(HopfieldNetwork(), da.from_array(P, chunks=(5, -1)),
+                           client=client)
+    np.testing.assert_allclose(dist.weights_, local.weights_, atol=1e-12)
+    assert dist.n_patterns_ == 12 and dist.encoding_ == local.encoding_
+    np.testing.assert_array_equal(dist.predict(P), local.predict(P))
+    with pytest.raises(NotImplementedError, match="hebbian"):
+        fit_distributed(HopfieldNetwork(rule="storkey"),
+                        da.from_array(P, chunks=(5, -1)), client=client)
+
+
+def test_bad_input(client, digits_split):
+    Xtr = digits_split[0]
+    with pytest.raises(ValueError, match="dask array"):
+        fit_distributed(BernoulliRBM(), Xtr, client=client)
+    with pytest.raises(ValueError, match="chunked by columns"):
+        fit_distributed(BernoulliRBM(), da.from_array(Xtr, chunks=(700, 32)),
+                        client=client)
+    bad = Xtr.copy()
+    bad[900, 3] = np.nan
+    rbm = BernoulliRBM(n_iter=1)
+    with pytest.raises(ValueError, match="NaN"):
+        fit_distributed(rbm, da.from_array(bad, chunks=(700, -1)), client=client)
+    assert not hasattr(rbm, "components_")
+    with pytest.raises(ValueError, match="n_rounds"):
+        fit_distributed(BernoulliRBM(n_iter=4), da.from_array(Xtr, chunks=(700, -1)),
+                        client=client, n_rounds=6)
+    with pytest.raises(ValueError, match="aggregate"):
+        fit_distributed(BernoulliRBM(), da.from_array(Xtr, chunks=(700, -1)),
+                        client=client, aggregate="median")
+    with pytest.raises(TypeError, match="supports"):
+        from sklearn.decomposition import PCA
+
+        fit_distributed(PCA(), da.from_array(Xtr, chunks=(700, -1)), client=client)
