@@ -153,3 +153,41 @@ def test_bad_input(client, digits_split):
         from sklearn.decomposition import PCA
 
         fit_distributed(PCA(), da.from_array(Xtr, chunks=(700, -1)), client=client)
+
+
+def test_gridsearch_with_joblib_dask_backend(client, digits01):
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    X, y = digits01
+    pipe = make_pipeline(
+        BernoulliRBM(n_components=64, n_iter=10, random_state=0),
+        LogisticRegression(C=100, max_iter=1000),
+    )
+    gs = GridSearchCV(pipe, {"bernoullirbm__learning_rate": [0.05, 0.1]}, cv=2,
+                      n_jobs=-1)
+    with joblib.parallel_config(backend="dask"):
+        gs.fit(X[:800], y[:800])
+    assert gs.best_params_["bernoullirbm__learning_rate"] in (0.05, 0.1)
+    assert gs.best_score_ > 0.5
+    assert gs.predict(X[800:]).shape == (len(X) - 800,)
+
+
+def test_dask_ml_incremental(client, digits_split):
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    Xtr, Xte, _, _ = digits_split
+    inc = wrappers.Incremental(BernoulliRBM(n_components=16, random_state=0),
+                               shuffle_blocks=False)
+    inc.fit(da.from_array(Xtr, chunks=(200, -1)))
+    rbm = inc.estimator_
+    assert rbm.components_.shape == (16, 64)
+    # One partial_fit per block, in order: the same as calling it locally.
+    ref = BernoulliRBM(n_components=16, random_state=0)
+    for start in range(0, len(Xtr), 200):
+        ref.partial_fit(Xtr[start:start + 200])
+    np.testing.assert_array_equal(rbm.components_, ref.components_)
+    score = inc.score(da.from_array(Xte, chunks=(200, -1)), None)
+    assert np.isfinite(score) and score < 0
+    np.testing.assert_allclose(score, ref.score(Xte))
