@@ -191,3 +191,16 @@ def test_dask_ml_incremental(client, digits_split):
     score = inc.score(da.from_array(Xte, chunks=(200, -1)), None)
     assert np.isfinite(score) and score < 0
     np.testing.assert_allclose(score, ref.score(Xte))
+
+
+def test_worker_threads_and_default_client(client, digits_split):
+    from boltz.dask import _n_worker_threads
+
+    # Workers run with OMP_NUM_THREADS=1; the kernel threads follow the
+    # worker's own thread count, or n_jobs when given.
+    assert client.submit(_n_worker_threads, None, pure=False).result() == 1
+    assert client.submit(_n_worker_threads, 2, pure=False).result() == 2
+    # client=None uses the current default client.
+    rbm = fit_distributed(BernoulliRBM(n_components=8, n_iter=1, random_state=0),
+                          da.from_array(digits_split[0], chunks=(700, -1)))
+    assert rbm.components_.shape == (8, 64)
