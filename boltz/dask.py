@@ -358,9 +358,10 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mean
         the data.
 
     X : dask.array.Array of shape (n_samples, n_features)
-        Training data chunked by rows only (one chunk along the columns).
-        float32 data gives a float32 model.  Each block is validated on its
-        worker by the estimator's own checks (NaN, infinity, value range).
+        Training data chunked by rows only (one chunk along the columns),
+        dense.  float32 data gives a float32 model.  Each block is computed
+        once per call, kept on its worker and validated there by the
+        estimator's own checks (NaN, infinity, value range).
 
     client : distributed.Client, default=None
         The client to run on; None uses the current default client
