@@ -335,13 +335,22 @@ class HopfieldNetwork(_BinaryHopfieldBase):
         else:
             W = np.linalg.pinv(S64) @ S64
             W = 0.5 * (W + W.T)
+        self._set_weights(W, n_patterns + S.shape[0], dtype)
+
+    def _set_weights(self, W, n_patterns, dtype):
+        """Install float64 weights W (diagonal zeroed) learned from n_patterns.
+
+        Shared by ``_store`` and by ``boltz.dask.fit_distributed``, which sums
+        the Hebbian weights over blocks.
+        """
+        n = W.shape[0]
         np.fill_diagonal(W, 0.0)
         self.weights_ = np.ascontiguousarray(W, dtype=dtype)
         # Ties: a field within the rounding error of its incremental
         # updates (n terms of at most max_i sum_j |w_ij|) counts as zero.
         self._tie_tol = float(4 * n * np.finfo(np.float64).eps
                               * np.abs(W).sum(axis=1).max(initial=0.0))
-        self.n_patterns_ = n_patterns + S.shape[0]
+        self.n_patterns_ = n_patterns
         capacity, text = self._capacity(n)
         _warn_capacity(type(self).__name__, self.n_patterns_, capacity, text)
 

@@ -30,7 +30,7 @@ from sklearn.utils import check_random_state
 
 from ._dbn import DBN, _layer_configs
 from ._gaussian_rbm import GaussianBernoulliRBM
-from ._hopfield import HopfieldNetwork, _warn_capacity
+from ._hopfield import HopfieldNetwork
 from ._rbm import _BaseRBM, even_batch_starts
 from ._threads import effective_n_threads
 from ._validation import FLOAT_DTYPES, check_data, to_bipolar, unchanged_on_error
@@ -318,16 +318,9 @@ def _fit_hopfield(est, X, client):
         )
     n = X.shape[1]
     W = sum(g for g, *_ in parts) / n
-    np.fill_diagonal(W, 0.0)
-    dtype = parts[0][4]
     est.n_features_in_ = n
-    est.weights_ = np.ascontiguousarray(W, dtype=dtype)
-    est._tie_tol = float(4 * n * np.finfo(np.float64).eps
-                         * np.abs(W).sum(axis=1).max(initial=0.0))
-    est.n_patterns_ = int(sum(k for _, k, *_ in parts))
     est.encoding_ = encodings.pop()
-    capacity, text = est._capacity(n)
-    _warn_capacity(type(est).__name__, est.n_patterns_, capacity, text)
+    est._set_weights(W, int(sum(k for _, k, *_ in parts)), parts[0][4])
     return est
 
 
