@@ -51,7 +51,7 @@ from ._kernels._boltzmann import gibbs_sweeps
 from ._kernels._random import Streams, entropy_from
 from ._rbm import even_batch_starts
 from ._threads import effective_n_threads, single_threaded_blas
-from ._validation import check_data, to_binary, unchanged_on_error
+from ._validation import check_data, check_sampling, to_binary, unchanged_on_error
 
 __all__ = ["BoltzmannMachine"]
 
@@ -951,13 +951,8 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         samples : ndarray of shape (n_samples, n_features)
             Binary visible samples (0.0 / 1.0).
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        if not isinstance(n_sweeps, Integral) or n_sweeps < 0:
-            raise ValueError(f"n_sweeps must be an int >= 0, got {n_sweeps!r}.")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state)
+        rng = check_sampling(self, n_samples, n_sweeps, random_state,
+                             steps_name="n_sweeps")
         entropy = entropy_from(rng)
         n = self.biases_.shape[0]
         init = np.random.Generator(np.random.SFC64(

@@ -22,7 +22,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._gaussian_rbm import GaussianBernoulliRBM
 from ._rbm import BernoulliRBM
-from ._validation import FLOAT_DTYPES, _finite_hint, check_data, unchanged_on_error
+from ._validation import (
+    FLOAT_DTYPES,
+    _finite_hint,
+    check_data,
+    check_sampling,
+    unchanged_on_error,
+)
 
 # Parameters of DBN that may be one value for every layer or a list with one
 # value per layer, and the constraint each value must meet.
@@ -381,14 +387,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         samples : ndarray of shape (n_samples, n_features_in_)
             Generated data (expected visible values).
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        if not isinstance(n_gibbs_steps, Integral) or n_gibbs_steps < 0:
-            raise ValueError(
-                f"n_gibbs_steps must be an int >= 0, got {n_gibbs_steps!r}.")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state)
+        rng = check_sampling(self, n_samples, n_gibbs_steps, random_state,
+                             steps_name="n_gibbs_steps")
         top = self.rbms_[-1]
         S = top.sample(n_samples, n_gibbs_steps, random_state=rng)
         dtype = top.components_.dtype

@@ -11,16 +11,14 @@ back; nothing of the kernel is duplicated here.
 """
 
 import warnings
-from numbers import Integral
 
 import numpy as np
 from scipy.special import expit
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels._random import entropy_from
 from ._rbm import _BaseRBM
-from ._validation import FLOAT_DTYPES, check_data
+from ._validation import FLOAT_DTYPES, check_data, check_sampling
 
 # With learn_sigma=True the epoch runs in kernel calls of this many minibatches,
 # each followed by one update of log(sigma).
@@ -370,14 +368,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         samples : ndarray of shape (n_samples, n_features)
             Real-valued samples in the model's dtype.
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        if not isinstance(n_steps, Integral) or n_steps < 0:
-            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state
-        )
+        rng = check_sampling(self, n_samples, n_steps, random_state,
+                             steps_name="n_steps")
         gen = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
             entropy_from(rng))))
         dtype = self.components_.dtype

@@ -25,6 +25,7 @@ from ._validation import (
     FLOAT_DTYPES,
     as_kernel_csr,
     check_data,
+    check_sampling,
     unchanged_on_error,
     warn_outside_unit_interval,
 )
@@ -671,14 +672,8 @@ class BernoulliRBM(_BaseRBM):
         samples : ndarray of shape (n_samples, n_features)
             Binary samples (0.0 / 1.0) in the model's dtype.
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        if not isinstance(n_steps, Integral) or n_steps < 0:
-            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state
-        )
+        rng = check_sampling(self, n_samples, n_steps, random_state,
+                             steps_name="n_steps")
         entropy = entropy_from(rng)
         n_features = self.components_.shape[1]
         init = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
