@@ -4,10 +4,11 @@ A float32 ``BernoulliRBM`` (784 -> 256, PCD-1, batch_size 100) is trained
 on the 60,000 training images, chunked by rows into ``--blocks`` blocks,
 with :func:`boltz.dask.fit_distributed` on a ``LocalCluster`` of one and of
 two single-threaded worker processes, and locally with ``fit`` on one
-thread as the reference.  Three schedules are run: the default model
-averaging (``aggregate="mean"``, one round per epoch) and summed updates
-with a hundred rounds per epoch (``aggregate="sum"``), and the default with
-twice the epochs.  For each it prints the
+thread as the reference.  Four schedules are run: the defaults (model
+averaging with block momentum, rounds of at most 50 minibatches per block),
+plain model averaging (``aggregate="mean"``) with one round per epoch, the
+same with twice the epochs, and summed updates with a hundred rounds per
+epoch (``aggregate="sum"``).  For each it prints the
 wall time (cluster start-up excluded), the held-out reconstruction error
 and the mean full pseudo-likelihood (per feature) of 1,000 test images,
 and the ratios to the local fit.  The blocks, and so the parameters, are
@@ -75,8 +76,12 @@ def main(argv=None):
           f"{'pseudo-LL':>11}{'ratio':>7}")
     print(f"{'local fit, 1 thread':<42}{t_local:8.2f}{1:9.2f}{q_local[0]:9.4f}"
           f"{1:7.3f}{q_local[1]:11.4f}{1:7.3f}")
-    schedules = {"mean, 1 round/epoch": {},
-                 "mean, 1 round/epoch, 2x epochs": {"n_iter": 2 * args.n_iter},
+    schedules = {"defaults (momentum)": {},
+                 "mean, 1 round/epoch": {"aggregate": "mean",
+                                         "n_rounds": args.n_iter},
+                 "mean, 1 round/epoch, 2x epochs": {
+                     "aggregate": "mean", "n_iter": 2 * args.n_iter,
+                     "n_rounds": 2 * args.n_iter},
                  "sum, 100 rounds/epoch": {"aggregate": "sum",
                                            "n_rounds": 100 * args.n_iter}}
     params = {}

@@ -42,11 +42,12 @@ RBM_KW = {"n_components": 64, "n_iter": 10, "learning_rate": 0.1, "random_state"
 
 
 def test_rbm_quality_close_to_local_fit(client, digits_split):
+    """The defaults (block momentum, rounds of <= 50 minibatches) keep pace
+    with fit: same epochs, held-out quality within 5%."""
     Xtr, Xte, _, _ = digits_split
     local = BernoulliRBM(**RBM_KW).fit(Xtr)
     dX = da.from_array(Xtr, chunks=(700, -1))
-    dist = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client,
-                           n_rounds=200, aggregate="sum")
+    dist = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client)
     err_l, err_d = _recon_error(local, Xte), _recon_error(dist, Xte)
     pl_l = local.score_samples(Xte, method="full").mean()
     pl_d = dist.score_samples(Xte, method="full").mean()
@@ -57,13 +58,38 @@ def test_rbm_quality_close_to_local_fit(client, digits_split):
     assert dist.n_features_in_ == Xtr.shape[1]
 
 
-def test_rbm_model_averaging_learns(client, digits_split):
-    """The default (mean, one round per epoch) trains far beyond the start."""
+@pytest.mark.parametrize("aggregate", ["mean", "momentum"])
+def test_rbm_model_averaging_learns(client, digits_split, aggregate):
+    """Averaging, with or without block momentum, one round per epoch on 4
+    blocks, trains far beyond the start ("sum" needs short rounds)."""
     Xtr, Xte, _, _ = digits_split
     dX = da.from_array(Xtr, chunks=(350, -1))
     untrained = BernoulliRBM(**{**RBM_KW, "n_iter": 0}).fit(Xtr)
-    dist = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client)
+    dist = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client, n_rounds=10,
+                           aggregate=aggregate)
     assert _recon_error(dist, Xte) < 0.5 * _recon_error(untrained, Xte)
+
+
+def test_momentum_beats_plain_averaging(client, digits_split):
+    """Plain averaging of 4 blocks falls behind fit; block momentum does not."""
+    Xtr, Xte, _, _ = digits_split
+    dX = da.from_array(Xtr, chunks=(350, -1))
+    err = {agg: _recon_error(fit_distributed(BernoulliRBM(**RBM_KW), dX,
+                                             client=client, aggregate=agg), Xte)
+           for agg in ("mean", "momentum")}
+    assert err["momentum"] < 0.95 * err["mean"]
+
+
+def test_one_block_is_fit(client, digits_split):
+    """With one block every aggregation is the local epoch kernel itself."""
+    from boltz.dask import _default_rounds
+    Xtr = digits_split[0][:500]
+    assert _default_rounds(10, (500,), 10) == 10
+    assert _default_rounds(3, (30000, 30000), 100) == 3 * 6
+    dX = da.from_array(Xtr, chunks=(500, -1))
+    a = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client, aggregate="mean")
+    b = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client)
+    np.testing.assert_allclose(a.components_, b.components_, rtol=1e-12, atol=1e-12)
 
 
 def test_same_seed_same_parameters_and_float32(client, digits_split):
@@ -88,8 +114,7 @@ def test_gaussian_rbm(client, digits_split):
     kw = {"n_components": 32, "n_iter": 5, "learning_rate": 0.01, "random_state": 0}
     local = GaussianBernoulliRBM(**kw).fit(Ztr)
     dist = fit_distributed(GaussianBernoulliRBM(**kw),
-                           da.from_array(Ztr, chunks=(700, -1)), client=client,
-                           n_rounds=100, aggregate="sum")
+                           da.from_array(Ztr, chunks=(700, -1)), client=client)
 
     def mse(m):
         return float(np.mean((Zte - m._mean_visibles(m.transform(Zte))) ** 2))
