@@ -71,3 +71,20 @@ def test_thread_count_translation():
         assert effective_n_threads(-1) >= 1
         with pytest.raises(ValueError, match="n_jobs == 0"):
             effective_n_threads(0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (10, 32, 784), (7, 300, 65), (3, 600, 130)])
+def test_sparse_row_product_matches_matmul(dtype, shape):
+    """The partial products of the chains (mostly-zero H times W) read only
+    the selected rows of W; any H values, any K (blocks of 256), any width."""
+    rows, K, cols = shape
+    rng = np.random.RandomState(1)
+    H = (rng.rand(rows, K) < 0.1).astype(dtype)
+    H[0, -1] = 1.0
+    H[-1, 0] = 0.37  # non-binary values are multiplied, not just added
+    W = rng.randn(K, cols).astype(dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    assert_allclose(_random._sparse_rows(H, W), H.astype(np.float64) @ W,
+                    rtol=tol, atol=tol)
+    assert_array_equal(_random._sparse_rows(np.zeros_like(H), W), 0)

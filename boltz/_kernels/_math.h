@@ -252,4 +252,69 @@ BOLTZ_CLONES static __attribute__((unused)) double boltz_softplus_diff_sum_f(
     return boltz_sum_acc(acc);
 }
 
+/* out[r, :cols] = sum_k h[r, k] w[k, :cols] for a rows x K matrix h that is
+ * mostly zero (sampled binary hidden states: about one in ten is on), row by
+ * row: only the rows of w whose h[r, k] is non-zero are read, in increasing
+ * k, and accumulated over segments of BOLTZ_SEG columns held in registers.
+ * A GEMM would pack all K rows of w and multiply by the zeros too; here the
+ * work is proportional to the number of ones.  The summation order depends
+ * on the data only, so the result is the same for any thread count.
+ * Measured on the 2-core Xeon: RBM.sample (784 x 500, 200 chains) 1.17x
+ * faster than with the GEMM.  Not used where the states are dense or the
+ * GEMM's rows of w stay in cache anyway: in AIS (near beta = 0 half the
+ * units are on) it was 0.87x, and for the epoch kernel's partial products
+ * it was no faster, as the rows it reads come from L2 one output row at a
+ * time. */
+#define BOLTZ_SEG 64
+#define BOLTZ_KBLOCK 256
+/* 64-byte vectors that may be unaligned (GCC/Clang vector extensions; the
+ * compiler splits them for narrower targets). */
+typedef double boltz_vd __attribute__((vector_size(64), aligned(sizeof(double))));
+typedef float boltz_vf __attribute__((vector_size(64), aligned(sizeof(float))));
+#define BOLTZ_SPARSE_ROWS(NAME, T, VT)                                          \
+BOLTZ_CLONES static __attribute__((unused)) void NAME(                        \
+    T *out, long ldo, const T *h, long ldh, const T *w, long ldw,             \
+    int rows, int K, int cols)                                                \
+{                                                                             \
+    enum { NV = BOLTZ_SEG * sizeof(T) / 64, LANES = 64 / sizeof(T) };         \
+    int idx[BOLTZ_KBLOCK];                                                    \
+    T val[BOLTZ_KBLOCK];                                                      \
+    for (int r = 0; r < rows; r++) {                                          \
+        const T *hr = h + r * ldh;                                            \
+        T *o = out + r * ldo;                                                 \
+        int k0 = 0;                                                           \
+        do {                                                                  \
+            int kn = K - k0 < BOLTZ_KBLOCK ? K - k0 : BOLTZ_KBLOCK;           \
+            int n = 0;                                                        \
+            for (int k = k0; k < k0 + kn; k++)                                \
+                if (hr[k] != 0) { idx[n] = k; val[n] = hr[k]; n++; }         \
+            int c0 = 0;                                                       \
+            for (; c0 + BOLTZ_SEG <= cols; c0 += BOLTZ_SEG) {                 \
+                VT acc[NV];                                                   \
+                for (int v = 0; v < NV; v++)                                  \
+                    acc[v] = (VT){0};                                         \
+                for (int i = 0; i < n; i++) {                                 \
+                    const VT *wr = (const VT *)(w + (long)idx[i] * ldw + c0); \
+                    const T a = val[i];                                       \
+                    for (int v = 0; v < NV; v++)                              \
+                        acc[v] += a * wr[v];                                  \
+                }                                                             \
+                VT *ov = (VT *)(o + c0);                                      \
+                for (int v = 0; v < NV; v++)                                  \
+                    ov[v] = k0 == 0 ? acc[v] : ov[v] + acc[v];                \
+            }                                                                 \
+            for (int c = c0; c < cols; c++) {                                 \
+                T acc = 0;                                                    \
+                for (int i = 0; i < n; i++)                                   \
+                    acc += val[i] * w[(long)idx[i] * ldw + c];                \
+                o[c] = k0 == 0 ? acc : o[c] + acc;                            \
+            }                                                                 \
+            k0 += kn;                                                         \
+        } while (k0 < K);                                                     \
+    }                                                                         \
+}
+BOLTZ_SPARSE_ROWS(boltz_sparse_rows_d, double, boltz_vd)
+BOLTZ_SPARSE_ROWS(boltz_sparse_rows_f, float, boltz_vf)
+#undef BOLTZ_SPARSE_ROWS
+
 #endif /* BOLTZ_MATH_H */

@@ -31,6 +31,12 @@ cdef extern from "_math.h":
     void boltz_sigmoid_bias_f(float *x, const float *bias, int rows, int cols,
                               long ld) noexcept nogil
     double boltz_sigmoid_d(double x) noexcept nogil
+    void boltz_sparse_rows_d(double *out, long ldo, const double *h, long ldh,
+                             const double *w, long ldw, int rows, int K,
+                             int cols) noexcept nogil
+    void boltz_sparse_rows_f(float *out, long ldo, const float *h, long ldh,
+                             const float *w, long ldw, int rows, int K,
+                             int cols) noexcept nogil
     float boltz_sigmoid_f(float x) noexcept nogil
 
 
@@ -52,3 +58,14 @@ cdef inline void bernoulli(floating *out, long ldo, const floating *p, long ldp,
         boltz_bernoulli_f(out, ldo, p, ldp, u, ldu, rows, cols)
     else:
         boltz_bernoulli_d(out, ldo, p, ldp, u, ldu, rows, cols)
+
+
+cdef inline void sparse_rows(floating *out, long ldo, const floating *h, long ldh,
+                             const floating *w, long ldw, int rows, int K,
+                             int cols) noexcept nogil:
+    """out[:rows, :cols] = h[:rows, :K] @ w[:K, :cols] for a mostly-zero h
+    (sampled binary states), reading only the rows of w that h selects."""
+    if floating is float:
+        boltz_sparse_rows_f(out, ldo, h, ldh, w, ldw, rows, K, cols)
+    else:
+        boltz_sparse_rows_d(out, ldo, h, ldh, w, ldw, rows, K, cols)

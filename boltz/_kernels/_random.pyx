@@ -118,3 +118,21 @@ def _sigmoid(x):
         zf = zero
         boltz_sigmoid_bias_f(&xf[0, 0], &zf[0], xf.shape[0], xf.shape[1], xf.shape[1])
     return x
+
+
+def _sparse_rows(floating[:, ::1] H, floating[:, ::1] W):
+    """H @ W by the kernels' mostly-zero row product (test hook)."""
+    if H.shape[1] != W.shape[0]:
+        raise ValueError("sparse_rows: incompatible shapes")
+    out = np.empty((H.shape[0], W.shape[1]),
+                   dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] o = out
+    if out.size == 0:
+        return out
+    if H.shape[1] == 0:
+        out[:] = 0
+        return out
+    with nogil:
+        sparse_rows(&o[0, 0], o.shape[1], &H[0, 0], H.shape[1], &W[0, 0],
+                    W.shape[1], H.shape[0], H.shape[1], W.shape[1])
+    return out

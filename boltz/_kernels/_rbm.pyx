@@ -45,6 +45,7 @@ from ._openmp cimport (
 from ._random cimport (
     bernoulli as _bernoulli,
     sigmoid_bias as _sigmoid_bias,
+    sparse_rows as _sparse_rows,
     Streams,
     fill_normal_d,
     fill_normal_f,
@@ -575,8 +576,7 @@ def gibbs_chains(
                         &W[0, 0], F, <floating>0.0, Hb, J)
                 _sigmoid_bias(Hb, &c[0], m, J, J)
                 _bernoulli(Hb, J, Hb, J, U, J, m, J)
-                gemm_rm(NoTrans, NoTrans, m, F, J, <floating>1.0, Hb, J,
-                        &W[0, 0], F, <floating>0.0, &V[r0, 0], F)
+                _sparse_rows(&V[r0, 0], F, Hb, J, &W[0, 0], F, m, J, F)
                 _sigmoid_bias(&V[r0, 0], &b[0], m, F, F)
                 _bernoulli(&V[r0, 0], F, &V[r0, 0], F, U + <long>m * J, F, m, F)
     finally:
