@@ -26,6 +26,7 @@ from ._validation import (
     as_kernel_csr,
     check_data,
     check_sampling,
+    finite_value_range,
     unchanged_on_error,
     warn_outside_unit_interval,
 )
@@ -421,8 +422,9 @@ class BernoulliRBM(_BaseRBM):
         self.n_jobs = n_jobs
 
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
-        X = check_data(self, X, reset=reset, dtype=dtype)
-        warn_outside_unit_interval(X, type(self).__name__)
+        name = type(self).__name__
+        X = check_data(self, X, reset=reset, dtype=dtype, ensure_finite=False)
+        warn_outside_unit_interval(X, name, finite_value_range(X, name))
         return X
 
     def _sample_visibles(self, h, rng):

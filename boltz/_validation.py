@@ -45,17 +45,19 @@ def _finite_hint(exc, name):
     return None
 
 
-def check_data(estimator, X, *, reset, dtype=FLOAT_DTYPES, accept_sparse="csr"):
+def check_data(estimator, X, *, reset, dtype=FLOAT_DTYPES, accept_sparse="csr",
+               ensure_finite=True):
     """validate_data with messages that say how to fix the input.
 
     Returns a C-contiguous float array or a CSR matrix whose dtype is one of
-    ``dtype``.
+    ``dtype``.  ``ensure_finite=False`` leaves the NaN/infinity check to the
+    caller (see :func:`finite_value_range`, which does it with the range).
     """
     name = type(estimator).__name__
     try:
         X = validate_data(
             estimator, X, reset=reset, accept_sparse=accept_sparse, dtype=dtype,
-            order="C",
+            order="C", ensure_all_finite=ensure_finite,
         )
     except ValueError as exc:
         hint = _finite_hint(exc, name)
@@ -77,9 +79,27 @@ def value_range(X):
     return float(X.min()), float(X.max())
 
 
-def warn_outside_unit_interval(X, name):
-    """Warn (not raise) when data for Bernoulli visible units leaves [0, 1]."""
+def finite_value_range(X, name):
+    """(min, max) of X, raising the finite-values error for NaN or infinity.
+
+    min and max propagate NaN and reach an infinity, so the two reductions
+    that the range needs anyway also replace scikit-learn's finiteness scan:
+    one pass over the data fewer on large training sets.
+    """
     lo, hi = value_range(X)
+    if np.isnan(lo) or np.isnan(hi):
+        raise _finite_hint(ValueError("Input X contains NaN."), name)
+    if np.isinf(lo) or np.isinf(hi):
+        raise _finite_hint(ValueError("Input X contains infinity."), name)
+    return lo, hi
+
+
+def warn_outside_unit_interval(X, name, value_range_=None):
+    """Warn (not raise) when data for Bernoulli visible units leaves [0, 1].
+
+    ``value_range_``: X's (min, max) when the caller has it already.
+    """
+    lo, hi = value_range(X) if value_range_ is None else value_range_
     if lo < 0.0 or hi > 1.0:
         warnings.warn(
             f"{name} models binary visible units and expects values in [0, 1] "
