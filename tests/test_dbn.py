@@ -157,13 +157,36 @@ def test_failed_fit_leaves_fitted_model_unchanged(digits01, Est):
 
 
 def test_transform_layer_argument(digits01):
-    dbn = DBN((8, 4), n_iter=1, random_state=0).fit(digits01[0][:50])
-    assert dbn.transform(digits01[0][:5], layer=-2).shape == (5, 8)
-    for bad in (2, -3, 0.5):
-        with pytest.raises(ValueError, match="layer must be an int"):
-            dbn.transform(digits01[0][:5], layer=bad)
+    X = digits01[0][:50]
+    dbn = DBN((8, 4), n_iter=1, random_state=0).fit(X)
+    assert dbn.transform(X[:5], layer=-2).shape == (5, 8)
+    both = dbn.transform(X[:5], layer="all")
+    assert_array_equal(both, np.hstack([dbn.transform(X[:5], layer=0),
+                                        dbn.transform(X[:5], layer=1)]))
+    for bad in (2, -3, 0.5, True, "top"):
+        with pytest.raises(ValueError, match="layer must be 'all' or an int"):
+            dbn.transform(X[:5], layer=bad)
     with pytest.raises(NotFittedError):
-        DBN().transform(digits01[0][:5])
+        DBN().transform(X[:5])
+
+
+def test_output_layer_parameter(digits01):
+    """output_layer picks transform's features inside a pipeline; names follow."""
+    X, y = digits01[0][:200], digits01[1][:200]
+    top = DBN((8, 4), n_iter=1, random_state=0).fit(X)
+    every = DBN((8, 4), n_iter=1, random_state=0, output_layer="all").fit(X)
+    first = DBN((8, 4), n_iter=1, random_state=0, output_layer=0).fit(X)
+    assert_array_equal(every.transform(X), top.transform(X, layer="all"))
+    assert_array_equal(first.transform(X), top.transform(X, layer=0))
+    assert every.transform(X, layer=-1).shape == (200, 4)  # the argument wins
+    assert len(every.get_feature_names_out()) == 12
+    assert list(first.get_feature_names_out()) == [f"dbn{i}" for i in range(8)]
+    pipe = Pipeline([("dbn", DBN((8, 4), n_iter=1, random_state=0)),
+                     ("lr", LogisticRegression(max_iter=200))])
+    pipe.set_params(dbn__output_layer="all").fit(X, y)
+    assert pipe.named_steps["lr"].coef_.shape[1] == 12
+    with pytest.raises(ValueError, match="output_layer must be 'all' or an int"):
+        DBN((8, 4), n_iter=1, output_layer=2).fit(X)
 
 
 @pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
