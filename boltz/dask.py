@@ -10,10 +10,12 @@ parameters; for every block a task runs the estimator's own compiled epoch
 kernel (the one :meth:`fit` calls) over the block's rows, starting from the
 broadcast parameters and from the block's own persistent chains, and returns
 the updated parameters; the client averages them, weighted by the rows of
-each block (model averaging).  The random streams of round ``r`` and block
-``b`` come from ``SeedSequence(entropy, spawn_key=(r, b))``, so a seeded fit
-gives the same parameters whatever the scheduling or the number of workers
-holding the blocks.
+each block (model averaging), and by default moves the model with block
+momentum (Chen & Huo 2016) so that it keeps pace with ``fit``.  The random
+streams of round ``r`` and block ``b`` come from
+``SeedSequence(entropy, spawn_key=(r, b))``, so a seeded fit gives the same
+parameters whatever the scheduling or the number of workers holding the
+blocks.
 
 Supported estimators: :class:`~boltz.BernoulliRBM`,
 :class:`~boltz.GaussianBernoulliRBM`, :class:`~boltz.DBN` (greedy, layer by

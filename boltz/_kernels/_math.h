@@ -276,7 +276,7 @@ BOLTZ_CLONES static __attribute__((unused)) void NAME(                        \
     T *out, long ldo, const T *h, long ldh, const T *w, long ldw,             \
     int rows, int K, int cols)                                                \
 {                                                                             \
-    enum { NV = BOLTZ_SEG * sizeof(T) / 64, LANES = 64 / sizeof(T) };         \
+    enum { NV = BOLTZ_SEG * sizeof(T) / 64 };                                 \
     int idx[BOLTZ_KBLOCK];                                                    \
     T val[BOLTZ_KBLOCK];                                                      \
     for (int r = 0; r < rows; r++) {                                          \
