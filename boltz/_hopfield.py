@@ -18,7 +18,6 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from ._kernels._hopfield import (
     INTERACTION_EXPONENTIAL,
@@ -29,7 +28,7 @@ from ._kernels._hopfield import (
     sync_recall,
 )
 from ._kernels._random import Streams, entropy_from
-from ._threads import effective_n_threads, single_threaded_blas
+from ._threads import blas_threads, effective_n_threads, single_threaded_blas
 from ._validation import (
     FLOAT_DTYPES,
     check_data,
@@ -655,12 +654,6 @@ class ModernHopfieldNetwork(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _blas_limit(self):
-        if self.n_jobs is None:
-            return threadpool_limits(limits=None)
-        return threadpool_limits(limits=effective_n_threads(self.n_jobs),
-                                 user_api="blas")
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Store the patterns X (replacing any stored before).
@@ -731,7 +724,7 @@ class ModernHopfieldNetwork(BaseEstimator):
         Q = self._queries(X)
         Xi = self.patterns_
         out = np.empty_like(Q)
-        with self._blas_limit():
+        with blas_threads(self.n_jobs):
             for start in range(0, Q.shape[0], self._QUERY_CHUNK):
                 q = Q[start:start + self._QUERY_CHUNK]
                 for _ in range(self.max_iter):
