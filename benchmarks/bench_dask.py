@@ -27,6 +27,7 @@ import time
 import warnings
 
 import numpy as np
+from _common import reconstruction_error
 
 from boltz import BernoulliRBM
 from boltz.datasets import find_fashion_mnist, load_fashion_mnist
@@ -34,9 +35,7 @@ from boltz.datasets import find_fashion_mnist, load_fashion_mnist
 
 def quality(rbm, X):
     """(reconstruction error, mean full pseudo-likelihood) on X."""
-    h = rbm.transform(X)
-    v = 1.0 / (1.0 + np.exp(-(h @ rbm.components_ + rbm.intercept_visible_)))
-    return float(np.mean((X - v) ** 2)), float(
+    return reconstruction_error(rbm, X), float(
         rbm.score_samples(X, method="full").mean())
 
 

@@ -23,6 +23,7 @@ import sys
 import time
 
 import numpy as np
+from _common import gemm_rate
 
 import boltz
 from boltz import DBN, BernoulliRBM
@@ -30,20 +31,6 @@ from boltz.datasets import find_fashion_mnist, load_fashion_mnist
 
 LAYERS = (500, 500, 2000)
 BATCH_SIZE = 100
-
-
-def gemm_rate(dtype=np.float32, n=2048, repeats=5):
-    """Median GFLOP/s of an n x n x n matrix product with the default BLAS."""
-    rng = np.random.default_rng(0)
-    a = rng.random((n, n), dtype=dtype)
-    b = rng.random((n, n), dtype=dtype)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t)
-    return 2.0 * n**3 / statistics.median(times) / 1e9
 
 
 def layer_flops(n_samples, n_in, n_out, upward):

@@ -24,7 +24,7 @@ import sys
 import time
 
 import numpy as np
-from scipy.special import expit
+from _common import gemm_rate, reconstruction_error
 from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 from threadpoolctl import threadpool_info
 
@@ -36,26 +36,6 @@ SETTINGS = [  # (batch_size, dtype, target speed-up or None, target GEMM fractio
     (100, np.float64, 3.0, None),
     (100, np.float32, None, 0.5),
 ]
-
-
-def gemm_rate(dtype, n=2048, repeats=5):
-    """Median GFLOP/s of an n x n x n matrix product with the default BLAS."""
-    rng = np.random.default_rng(0)
-    a = rng.random((n, n), dtype=dtype)
-    b = rng.random((n, n), dtype=dtype)
-    a @ b
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t)
-    return 2.0 * n**3 / statistics.median(times) / 1e9
-
-
-def reconstruction_error(rbm, X):
-    h = rbm.transform(X)
-    v = expit(h @ rbm.components_ + rbm.intercept_visible_)
-    return float(np.mean((X - v) ** 2))
 
 
 def pseudo_likelihood(rbm, X, seed=0):
