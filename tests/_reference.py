@@ -8,6 +8,16 @@ import numpy as np
 from scipy.special import expit
 
 
+def init_like_estimator(seed, n_components, n_features):
+    """The RBMs' documented initialisation, rebuilt independently: W ~
+    N(0, 0.01) from RandomState(seed), then 128 bits of stream entropy."""
+    rng = np.random.RandomState(seed)
+    W = rng.normal(0, 0.01, (n_components, n_features))
+    words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
+    entropy = sum(int(w) << (32 * i) for i, w in enumerate(words))
+    return W, entropy
+
+
 def chain_stream(entropy, key, i):
     """Stream i of a call keyed ``key``: SFC64(SeedSequence(entropy, key + (i,)))."""
     return np.random.SFC64(np.random.SeedSequence(entropy, spawn_key=tuple(key) + (i,)))

@@ -24,14 +24,6 @@ def digits_std(digits01):
     return StandardScaler().fit_transform(X[:, X.std(axis=0) > 0])
 
 
-def _init_like_estimator(seed, n_components, n_features):
-    rng = np.random.RandomState(seed)
-    W = rng.normal(0, 0.01, (n_components, n_features))
-    words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
-    entropy = sum(int(w) << (32 * i) for i, w in enumerate(words))
-    return W, entropy
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 def test_epochs_match_numpy_reference(digits_std, dtype, method):
@@ -40,7 +32,7 @@ def test_epochs_match_numpy_reference(digits_std, dtype, method):
     est = GaussianBernoulliRBM(n_components=J, batch_size=bs, n_iter=2,
                                learning_rate=lr, method=method, random_state=5,
                                n_jobs=1).fit(X.astype(dtype))
-    W, entropy = _init_like_estimator(5, J, X.shape[1])
+    W, entropy = ref.init_like_estimator(5, J, X.shape[1])
     b, c, H = np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J))
     for call in range(2):
         W, b, c, H, _ = ref.rbm_epoch(X, W, b, c, H, entropy, call, lr=lr,

@@ -17,15 +17,6 @@ from boltz import BernoulliRBM
 from . import _reference as ref
 
 
-def _init_like_estimator(seed, n_components, n_features):
-    """The estimator's documented initialisation, rebuilt independently."""
-    rng = np.random.RandomState(seed)
-    W = rng.normal(0, 0.01, (n_components, n_features))
-    words = rng.randint(0, 2**32, size=4, dtype=np.uint64)
-    entropy = sum(int(w) << (32 * i) for i, w in enumerate(words))
-    return W, entropy
-
-
 CONFIGS = [
     dict(method="pcd", n_gibbs_steps=1),
     dict(method="pcd", n_gibbs_steps=3),
@@ -42,7 +33,7 @@ def test_epochs_match_numpy_reference(digits_binary, config, dtype):
     J, bs, lr = 24, 10, 0.05
     est = BernoulliRBM(n_components=J, batch_size=bs, n_iter=2, learning_rate=lr,
                        random_state=7, **config).fit(X.astype(dtype))
-    W, entropy = _init_like_estimator(7, J, X.shape[1])
+    W, entropy = ref.init_like_estimator(7, J, X.shape[1])
     b, c, H = np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J))
     vel = None
     for call in range(2):
