@@ -263,8 +263,9 @@ BOLTZ_CLONES static __attribute__((unused)) double boltz_softplus_diff_sum_f(
  * faster than with the GEMM.  Not used where the states are dense or the
  * GEMM's rows of w stay in cache anyway: in AIS (near beta = 0 half the
  * units are on) it was 0.87x, and for the epoch kernel's partial products
- * it was no faster, as the rows it reads come from L2 one output row at a
- * time. */
+ * it was no faster (1.02x / 1.00x / 0.99x in the three bench_rbm settings;
+ * probably because it reads the rows of w from L2 once per output row,
+ * where the GEMM reuses them across rows). */
 #define BOLTZ_SEG 64
 #define BOLTZ_KBLOCK 256
 /* 64-byte vectors that may be unaligned (GCC/Clang vector extensions; the
