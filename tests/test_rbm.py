@@ -304,3 +304,54 @@ def test_gaussian_visible_kernel_matches_reference(method, dtype, partials):
     assert_allclose(b, br, rtol=rtol, atol=atol)
     assert_allclose(c, cr, rtol=rtol, atol=atol)
     assert_array_equal(H, Hr)
+
+
+@pytest.mark.parametrize("group", [2, 3])
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grouped_partials_match_reference_for_any_thread_count(
+        digits_binary, method, dtype, group):
+    """Hidden chunks in groups (one partial-product buffer per group, the
+    layout the estimator picks on machines with few cores): the epoch still
+    follows the reference, and 1, 2 and 3 threads give the same bits."""
+    from boltz._kernels._random import Streams
+    from boltz._kernels._rbm import rbm_epoch
+
+    X = digits_binary[0][:97]
+    J, bs, k, lr = 22, 10, 2, 0.05   # 6 hidden chunks of 4 (the last of 2)
+    W0, entropy = ref.init_like_estimator(5, J, X.shape[1])
+    starts = np.array(ref.even_starts(len(X), bs), dtype=np.int64)
+    empty = np.empty(0, dtype)
+    fits = []
+    for n_threads in (1, 2, 3):
+        W, b, c = W0.astype(dtype), np.zeros(X.shape[1], dtype), np.zeros(J, dtype)
+        H = np.zeros((bs, J), dtype)
+        rbm_epoch(X.astype(dtype), empty, np.empty(0, np.int64),
+                  np.empty(0, np.int64), starts, W, b, c, np.empty((0, 0), dtype),
+                  empty, empty, H, Streams(entropy, (0,), bs), lr, 0.0, 0.0, k,
+                  method == "pcd", False, n_threads, partials=True,
+                  hidden_chunk=4, visible_chunk=16, hidden_group=group)
+        fits.append((W, b, c, H))
+    for other in fits[1:]:
+        for a, o in zip(fits[0], other):
+            assert_array_equal(a, o)
+    Wr, br, cr, Hr, _ = ref.rbm_epoch(
+        X, W0, np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J)), entropy, 0,
+        lr=lr, k=k, persistent=method == "pcd")
+    W, b, c, H = fits[0]
+    rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 2e-6)
+    assert_allclose(W, Wr, rtol=rtol, atol=atol)
+    assert_allclose(b, br, rtol=rtol, atol=atol)
+    assert_allclose(c, cr, rtol=rtol, atol=atol)
+    assert_array_equal(H, Hr)
+    assert np.abs(W - W0).max() > 0.01
+
+
+def test_kernel_chunks_follow_the_shape_and_the_cpu_count():
+    from boltz._rbm import kernel_chunks
+
+    # 8 hidden chunks of 32: 2 cores -> 2 groups of 4, 4 cores -> 4 groups of 2
+    assert kernel_chunks(10, 784, 256, np.float64, n_cpus=2) == (32, 196, 4)
+    assert kernel_chunks(10, 784, 256, np.float64, n_cpus=4) == (32, 196, 2)
+    assert kernel_chunks(10, 784, 256, np.float64, n_cpus=64) == (32, 196, 1)
+    assert kernel_chunks(100, 784, 256, np.float64, n_cpus=2) == (128, 196, 1)

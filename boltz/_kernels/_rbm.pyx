@@ -17,9 +17,13 @@ of units, separated by barriers:
            densified from CSR) into the other half of a double buffer
 
 PCD-1 thus costs two barriers and three GEMM calls per chunk and minibatch.
-Every GEMM works on a chunk whose size is a constant of the kernel, not of
-the thread count, and every chain has its own random stream, so the result
-is bit-identical for any number of threads.  BLAS must run single-threaded
+Consecutive hidden chunks may form groups (``hidden_group``): a group goes
+to one thread, which accumulates the group's partial products for phase B
+into one buffer, chunk after chunk (GEMM with beta = 1).  Every GEMM works
+on a chunk whose size is a constant of the kernel, not of the thread count,
+the groups and the order of every sum are fixed the same way, and every
+chain has its own random stream, so the result is bit-identical for any
+number of threads.  BLAS must run single-threaded
 inside (the estimator limits it with threadpoolctl).
 
 Random numbers per chain and batch, in stream order: [J for the CD start]
@@ -77,6 +81,7 @@ cdef struct _EpochShape:
     int n_rand          # uint32 draws per chain per batch
     int hid_chunk       # units per work chunk (<= MAX_CHUNK)
     int vis_chunk
+    int group           # hidden chunks per group (one thread, one partial)
     int partials        # v_neg from per-hidden-chunk partial products
     double lr
     double momentum
@@ -164,10 +169,13 @@ cdef void _epoch_thread(
     # VS and R are double-buffered so that the next batch is prepared while
     # the current one finishes (two barriers per batch for PCD-1).
     # With sh.partials, phase B does not read W at all: the owner of each
-    # hidden chunk leaves P[chunk] = h_chain[:, chunk] W[chunk, :] as soon as
-    # it has sampled the chain (after its update of W[chunk] at the last
-    # step), and phase B sums the partials in chunk order.  Every row of W is
-    # then touched by one thread only and stays in that core's cache.
+    # hidden chunk adds h_chain[:, chunk] W[chunk, :] to its group's buffer
+    # P[group] as soon as it has sampled the chain (after its update of
+    # W[chunk] at the last step), and phase B sums the buffers in group
+    # order.  Every row of W is then touched by one thread only and stays in
+    # that core's cache; with one group per core, half of what phase B reads
+    # on two cores comes from the other core, instead of half of every
+    # chunk's buffer.
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
     cdef int n_rand = sh.n_rand
@@ -175,6 +183,8 @@ cdef void _epoch_thread(
     cdef int VC = sh.vis_chunk
     cdef int n_hc = (J + HC - 1) // HC
     cdef int n_fc = (F + VC - 1) // VC
+    cdef int G = sh.group
+    cdef int n_groups = (n_hc + G - 1) // G
     cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0
     cdef long p
     cdef floating *VS
@@ -198,11 +208,12 @@ cdef void _epoch_thread(
                 N0, tid, T)
     if sh.partials and sh.persistent:
         for jc in range(n_hc):
-            if jc % T == tid:
+            if (jc // G) % T == tid:
                 j0 = jc * HC
                 gemm_rm(NoTrans, NoTrans, sh.n_chains, F, min(HC, J - j0),
                         <floating>1.0, H + j0, J, W + <long>j0 * F, F,
-                        <floating>0.0, P + jc * pstride, F)
+                        <floating>(0.0 if jc % G == 0 else 1.0),
+                        P + (jc // G) * pstride, F)
     boltz_barrier_wait(bar, T, &sense)
 
     for bi in range(n_batches):
@@ -219,7 +230,7 @@ cdef void _epoch_thread(
         if not sh.persistent:
             # ---- A (CD): h_pos, and the chains start from a sample of it ----
             for jc in range(n_hc):
-                if jc % T != tid:
+                if (jc // G) % T != tid:
                     continue
                 j0 = jc * HC
                 jn = min(HC, J - j0)
@@ -229,7 +240,9 @@ cdef void _epoch_thread(
                 _bernoulli(H + j0, J, HS + j0, J, R + j0, n_rand, nb, jn)
                 if sh.partials:
                     gemm_rm(NoTrans, NoTrans, nb, F, jn, <floating>1.0, H + j0, J,
-                            W + <long>j0 * F, F, <floating>0.0, P + jc * pstride, F)
+                            W + <long>j0 * F, F,
+                            <floating>(0.0 if jc % G == 0 else 1.0),
+                            P + (jc // G) * pstride, F)
             boltz_barrier_wait(bar, T, &sense)
 
         for s in range(sh.n_gibbs):
@@ -247,7 +260,7 @@ cdef void _epoch_thread(
                         prow = P + <long>r * F
                         for f in range(f0, f0 + fn):
                             vrow[f] = prow[f]
-                        for jc in range(1, n_hc):
+                        for jc in range(1, n_groups):
                             prow = P + jc * pstride + <long>r * F
                             for f in range(f0, f0 + fn):
                                 vrow[f] += prow[f]
@@ -279,7 +292,7 @@ cdef void _epoch_thread(
 
             # ---- C: h_pos/h_neg, updates of W and c, next chain state ----
             for jc in range(n_hc):
-                if jc % T != tid:
+                if (jc // G) % T != tid:
                     continue
                 j0 = jc * HC
                 jn = min(HC, J - j0)
@@ -293,8 +306,9 @@ cdef void _epoch_thread(
                 if not last:
                     if sh.partials:
                         gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0,
-                                J, W + <long>j0 * F, F, <floating>0.0,
-                                P + jc * pstride, F)
+                                J, W + <long>j0 * F, F,
+                                <floating>(0.0 if jc % G == 0 else 1.0),
+                                P + (jc // G) * pstride, F)
                     continue
                 _col_sums(HS + j0, J, nb, jn, sp)
                 _col_sums(hneg + j0, J, nc, jn, sn)
@@ -322,7 +336,9 @@ cdef void _epoch_thread(
                 if sh.partials and sh.persistent:
                     # the next batch's phase B: new chain state, updated rows
                     gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0, J,
-                            W + <long>j0 * F, F, <floating>0.0, P + jc * pstride, F)
+                            W + <long>j0 * F, F,
+                            <floating>(0.0 if jc % G == 0 else 1.0),
+                            P + (jc // G) * pstride, F)
             if last and bi + 1 < n_batches:
                 _prep_batch(sh, bi + 1, X, X_data, X_indices, X_indptr, starts,
                             gens, VS1 if bi % 2 == 0 else VS0,
@@ -356,6 +372,7 @@ def rbm_epoch(
     bint partials=False,
     int hidden_chunk=HID_CHUNK,
     int visible_chunk=VIS_CHUNK,
+    int hidden_group=1,
 ):
     """Run one epoch of CD-k or PCD-k minibatch updates in place.
 
@@ -404,6 +421,11 @@ def rbm_epoch(
         Units per work chunk (1 to 256).  They set the GEMM shapes, hence the
         last bits of the result: choose them from the problem's shape, never
         from the thread count.
+    hidden_group : int, default=1
+        Consecutive hidden chunks per group (with ``partials``): a group is
+        one thread's work and one partial-product buffer.  Like the chunk
+        sizes it fixes the order of the sums, so it must not follow the
+        thread count.
     """
     cdef _EpochShape sh
     cdef int n_batches = batch_starts.shape[0] - 1
@@ -436,6 +458,9 @@ def rbm_epoch(
         raise ValueError("chunk sizes must be in [1, 256]")
     sh.hid_chunk = hidden_chunk
     sh.vis_chunk = visible_chunk
+    if hidden_group < 1:
+        raise ValueError("hidden_group must be >= 1")
+    sh.group = hidden_group
     sh.persistent = persistent
     sh.sparse = sparse
     sh.gaussian = gaussian
@@ -491,7 +516,8 @@ def rbm_epoch(
         N1 = <floating *>malloc(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
                                 * sizeof(floating))
     if partials:
-        P = <floating *>malloc(<size_t>((sh.n_hidden + hidden_chunk - 1) // hidden_chunk)
+        i = (sh.n_hidden + hidden_chunk - 1) // hidden_chunk
+        P = <floating *>malloc(<size_t>((i + hidden_group - 1) // hidden_group)
                                * sh.n_chains * sh.n_features * sizeof(floating))
     try:
         if HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL or (
