@@ -62,7 +62,8 @@ def kernel_chunks(batch_size, n_features, n_components, dtype, n_cpus=None):
     slice of the weights from cache), large ones with large chunks (fewer
     repacks of the stacked batch); visible chunks only sum partial products
     and are best large.  The count of chunks is kept even and their sizes
-    equal, so two or four threads get the same share.
+    equal, so two or four threads get the same share; a chunk is a whole
+    number of 64-byte cache lines where that keeps the shares close.
 
     Consecutive hidden chunks form groups of ``group`` chunks, one group per
     CPU where there are enough chunks.  A group goes to one thread, which
@@ -74,9 +75,17 @@ def kernel_chunks(batch_size, n_features, n_components, dtype, n_cpus=None):
     target_hidden = 32 if batch_size < 64 else 128
     target_visible = 256
 
+    line = max(1, 64 // np.dtype(dtype).itemsize)    # units per cache line
+
     def split(n_units, target):
         n_chunks = 2 * -(-n_units // (2 * target))
-        return max(1, -(-n_units // n_chunks))
+        size = max(1, -(-n_units // n_chunks))
+        # whole cache lines per chunk, so that threads writing neighbouring
+        # chunks of a row share no line, unless the last chunk would be left
+        # with less than three quarters of the others
+        aligned = -(-size // line) * line
+        last = n_units - aligned * (n_chunks - 1)
+        return aligned if 4 * last >= 3 * aligned else size
 
     hidden = split(n_components, target_hidden)
     n_hidden_chunks = -(-n_components // hidden)

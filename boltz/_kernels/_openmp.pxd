@@ -40,6 +40,21 @@ cdef extern from *:
     #include <sched.h>
     #define BOLTZ_YIELD() sched_yield()
     #endif
+    /* Buffers that threads write side by side start on a cache line
+     * (64 bytes; malloc and NumPy give 16), so that a thread's part of a row
+     * shares no line with its neighbour's when the parts are whole lines. */
+    #if defined(_WIN32)
+    #include <malloc.h>
+    static inline void *boltz_alloc_lines(size_t n) { return _aligned_malloc(n ? n : 64, 64); }
+    static inline void boltz_free_lines(void *p) { _aligned_free(p); }
+    #else
+    #include <stdlib.h>
+    static inline void *boltz_alloc_lines(size_t n) {
+        void *p = NULL;
+        return posix_memalign(&p, 64, n ? n : 64) == 0 ? p : NULL;
+    }
+    static inline void boltz_free_lines(void *p) { free(p); }
+    #endif
     typedef struct { int count; int sense; } boltz_barrier_t;
     static inline void boltz_barrier_init(boltz_barrier_t *b) {
         b->count = 0;
@@ -67,6 +82,8 @@ cdef extern from *:
     ctypedef struct boltz_barrier_t:
         int count
         int sense
+    void *boltz_alloc_lines(size_t n) noexcept nogil
+    void boltz_free_lines(void *p) noexcept nogil
     void boltz_barrier_init(boltz_barrier_t *b) noexcept nogil
     void boltz_barrier_wait(boltz_barrier_t *b, int n, int *local_sense) noexcept nogil
     int boltz_omp_get_max_threads() noexcept nogil

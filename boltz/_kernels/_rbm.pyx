@@ -34,12 +34,14 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from numpy.random cimport bitgen_t
 
 from ._blas cimport NoTrans, Tr, gemm_rm
 from ._openmp cimport (
+    boltz_alloc_lines,
+    boltz_free_lines,
     boltz_barrier_init,
     boltz_barrier_t,
     boltz_barrier_wait,
@@ -439,6 +441,7 @@ def rbm_epoch(
     cdef floating *N0 = NULL
     cdef floating *N1 = NULL
     cdef floating *P = NULL
+    cdef floating *Hb = NULL
     cdef size_t rows
     cdef boltz_barrier_t bar
     cdef const floating *Xp = NULL
@@ -505,38 +508,43 @@ def rbm_epoch(
 
     rows = <size_t>max_rows + sh.n_chains
     boltz_barrier_init(&bar)
-    HS = <floating *>malloc(rows * sh.n_hidden * sizeof(floating))
-    VS0 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
-    VS1 = <floating *>malloc(rows * sh.n_features * sizeof(floating))
-    R0 = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
-    R1 = <uint32_t *>malloc(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    HS = <floating *>boltz_alloc_lines(rows * sh.n_hidden * sizeof(floating))
+    VS0 = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
+    VS1 = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
+    R0 = <uint32_t *>boltz_alloc_lines(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    R1 = <uint32_t *>boltz_alloc_lines(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
     if gaussian:
-        N0 = <floating *>malloc(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
+        N0 = <floating *>boltz_alloc_lines(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
                                 * sizeof(floating))
-        N1 = <floating *>malloc(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
+        N1 = <floating *>boltz_alloc_lines(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
                                 * sizeof(floating))
     if partials:
         i = (sh.n_hidden + hidden_chunk - 1) // hidden_chunk
-        P = <floating *>malloc(<size_t>((i + hidden_group - 1) // hidden_group)
+        P = <floating *>boltz_alloc_lines(<size_t>((i + hidden_group - 1) // hidden_group)
                                * sh.n_chains * sh.n_features * sizeof(floating))
+    # the chains in a line-aligned copy: the threads write side by side in it
+    Hb = <floating *>boltz_alloc_lines(<size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
     try:
-        if HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL or (
+        if Hb == NULL or HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL or (
                 gaussian and (N0 == NULL or N1 == NULL)) or (partials and P == NULL):
             raise MemoryError()
+        memcpy(Hb, &H[0, 0], <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
-                          &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, &H[0, 0],
+                          &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, Hb,
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
+        memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
     finally:
-        free(P)
-        free(N0)
-        free(N1)
-        free(HS)
-        free(VS0)
-        free(VS1)
-        free(R0)
-        free(R1)
+        boltz_free_lines(Hb)
+        boltz_free_lines(P)
+        boltz_free_lines(N0)
+        boltz_free_lines(N1)
+        boltz_free_lines(HS)
+        boltz_free_lines(VS0)
+        boltz_free_lines(VS1)
+        boltz_free_lines(R0)
+        boltz_free_lines(R1)
 
 
 def gibbs_chains(
