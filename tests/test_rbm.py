@@ -306,18 +306,22 @@ def test_gaussian_visible_kernel_matches_reference(method, dtype, partials):
     assert_array_equal(H, Hr)
 
 
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
 @pytest.mark.parametrize("group", [2, 3])
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_grouped_partials_match_reference_for_any_thread_count(
-        digits_binary, method, dtype, group):
+        digits_binary, method, dtype, group, visible):
     """Hidden chunks in groups (one partial-product buffer per group, the
     layout the estimator picks on machines with few cores): the epoch still
     follows the reference, and 1, 2 and 3 threads give the same bits."""
     from boltz._kernels._random import Streams
     from boltz._kernels._rbm import rbm_epoch
 
+    gaussian = visible == "gaussian"
     X = digits_binary[0][:97]
+    if gaussian:
+        X = (X - X.mean(0)) / np.maximum(X.std(0), 0.1)
     J, bs, k, lr = 22, 10, 2, 0.05   # 6 hidden chunks of 4 (the last of 2)
     W0, entropy = ref.init_like_estimator(5, J, X.shape[1])
     starts = np.array(ref.even_starts(len(X), bs), dtype=np.int64)
@@ -329,7 +333,7 @@ def test_grouped_partials_match_reference_for_any_thread_count(
         rbm_epoch(X.astype(dtype), empty, np.empty(0, np.int64),
                   np.empty(0, np.int64), starts, W, b, c, np.empty((0, 0), dtype),
                   empty, empty, H, Streams(entropy, (0,), bs), lr, 0.0, 0.0, k,
-                  method == "pcd", False, n_threads, partials=True,
+                  method == "pcd", False, n_threads, gaussian=gaussian, partials=True,
                   hidden_chunk=4, visible_chunk=16, hidden_group=group)
         fits.append((W, b, c, H))
     for other in fits[1:]:
@@ -337,7 +341,7 @@ def test_grouped_partials_match_reference_for_any_thread_count(
             assert_array_equal(a, o)
     Wr, br, cr, Hr, _ = ref.rbm_epoch(
         X, W0, np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J)), entropy, 0,
-        lr=lr, k=k, persistent=method == "pcd")
+        lr=lr, k=k, persistent=method == "pcd", gaussian=gaussian, normal_dtype=dtype)
     W, b, c, H = fits[0]
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 2e-6)
     assert_allclose(W, Wr, rtol=rtol, atol=atol)
