@@ -45,7 +45,9 @@ cdef extern from *:
      * shares no line with its neighbour's when the parts are whole lines. */
     #if defined(_WIN32)
     #include <malloc.h>
-    static inline void *boltz_alloc_lines(size_t n) { return _aligned_malloc(n ? n : 64, 64); }
+    static inline void *boltz_alloc_lines(size_t n) {
+        return _aligned_malloc(n ? n : 64, 64);
+    }
     static inline void boltz_free_lines(void *p) { _aligned_free(p); }
     #else
     #include <stdlib.h>

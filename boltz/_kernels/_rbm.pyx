@@ -23,8 +23,8 @@ into one buffer, chunk after chunk (GEMM with beta = 1).  Every GEMM works
 on a chunk whose size is a constant of the kernel, not of the thread count,
 the groups and the order of every sum are fixed the same way, and every
 chain has its own random stream, so the result is bit-identical for any
-number of threads.  BLAS must run single-threaded
-inside (the estimator limits it with threadpoolctl).
+number of threads.  BLAS must run single-threaded inside (the estimator
+limits it with threadpoolctl).
 
 Random numbers per chain and batch, in stream order: [J for the CD start]
 then for each Gibbs step [F visible, J hidden] uint32 draws.
@@ -508,25 +508,31 @@ def rbm_epoch(
 
     rows = <size_t>max_rows + sh.n_chains
     boltz_barrier_init(&bar)
+    # every buffer starts on a cache line (the threads write side by side)
     HS = <floating *>boltz_alloc_lines(rows * sh.n_hidden * sizeof(floating))
     VS0 = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
     VS1 = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
-    R0 = <uint32_t *>boltz_alloc_lines(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
-    R1 = <uint32_t *>boltz_alloc_lines(<size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    R0 = <uint32_t *>boltz_alloc_lines(
+        <size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
+    R1 = <uint32_t *>boltz_alloc_lines(
+        <size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
     if gaussian:
-        N0 = <floating *>boltz_alloc_lines(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
-                                * sizeof(floating))
-        N1 = <floating *>boltz_alloc_lines(<size_t>sh.n_chains * n_gibbs_steps * sh.n_features
-                                * sizeof(floating))
+        N0 = <floating *>boltz_alloc_lines(
+            <size_t>sh.n_chains * n_gibbs_steps * sh.n_features * sizeof(floating))
+        N1 = <floating *>boltz_alloc_lines(
+            <size_t>sh.n_chains * n_gibbs_steps * sh.n_features * sizeof(floating))
     if partials:
         i = (sh.n_hidden + hidden_chunk - 1) // hidden_chunk
-        P = <floating *>boltz_alloc_lines(<size_t>((i + hidden_group - 1) // hidden_group)
-                               * sh.n_chains * sh.n_features * sizeof(floating))
-    # the chains in a line-aligned copy: the threads write side by side in it
-    Hb = <floating *>boltz_alloc_lines(<size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
+        P = <floating *>boltz_alloc_lines(
+            <size_t>((i + hidden_group - 1) // hidden_group)
+            * sh.n_chains * sh.n_features * sizeof(floating))
+    # the chains are worked on in an aligned copy too (NumPy gives 16 bytes)
+    Hb = <floating *>boltz_alloc_lines(
+        <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
     try:
-        if Hb == NULL or HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL or R1 == NULL or (
-                gaussian and (N0 == NULL or N1 == NULL)) or (partials and P == NULL):
+        if Hb == NULL or HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL \
+                or R1 == NULL or (gaussian and (N0 == NULL or N1 == NULL)) \
+                or (partials and P == NULL):
             raise MemoryError()
         memcpy(Hb, &H[0, 0], <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         with nogil, parallel(num_threads=n_threads):
