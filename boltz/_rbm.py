@@ -91,7 +91,7 @@ def kernel_chunks(batch_size, n_features, n_components, dtype, n_cpus=None):
     n_hidden_chunks = -(-n_components // hidden)
     if n_cpus is None:
         n_cpus = os.cpu_count() or 1
-    n_groups = max(2, n_cpus + n_cpus % 2)
+    n_groups = max(2, n_cpus)     # the default n_jobs uses every core
     group = max(1, -(-n_hidden_chunks // n_groups))
     return hidden, split(n_features, target_visible), group
 

@@ -357,6 +357,7 @@ def test_kernel_chunks_follow_the_shape_and_the_cpu_count():
     # 8 hidden chunks of 32: 2 cores -> 2 groups of 4, 4 cores -> 4 groups of 2
     assert kernel_chunks(10, 784, 256, np.float64, n_cpus=2) == (32, 200, 4)
     assert kernel_chunks(10, 784, 256, np.float64, n_cpus=4) == (32, 200, 2)
+    assert kernel_chunks(10, 784, 256, np.float64, n_cpus=3) == (32, 200, 3)
     assert kernel_chunks(10, 784, 256, np.float64, n_cpus=64) == (32, 200, 1)
     assert kernel_chunks(100, 784, 256, np.float64, n_cpus=2) == (128, 200, 1)
     # chunks are whole 64-byte lines where the count of chunks allows it
