@@ -442,7 +442,9 @@ def rbm_epoch(
     cdef floating *N1 = NULL
     cdef floating *P = NULL
     cdef floating *Hb = NULL
-    cdef size_t rows
+    cdef floating *Wb = NULL
+    cdef floating *Wvb = NULL
+    cdef size_t rows, w_bytes
     cdef boltz_barrier_t bar
     cdef const floating *Xp = NULL
     cdef const floating *Xd = NULL
@@ -526,22 +528,36 @@ def rbm_epoch(
         P = <floating *>boltz_alloc_lines(
             <size_t>((i + hidden_group - 1) // hidden_group)
             * sh.n_chains * sh.n_features * sizeof(floating))
-    # the chains are worked on in an aligned copy too (NumPy gives 16 bytes)
+    # the chains, the weights and their velocity are worked on in aligned
+    # copies too (NumPy gives 16 bytes): with the weights' rows on cache lines
+    # a batch-10 epoch measured 1.20 s against 1.34-1.45 s off them
+    w_bytes = <size_t>sh.n_hidden * sh.n_features * sizeof(floating)
     Hb = <floating *>boltz_alloc_lines(
         <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
+    Wb = <floating *>boltz_alloc_lines(w_bytes)
+    if Wv != NULL:
+        Wvb = <floating *>boltz_alloc_lines(w_bytes)
     try:
         if Hb == NULL or HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL \
                 or R1 == NULL or (gaussian and (N0 == NULL or N1 == NULL)) \
-                or (partials and P == NULL):
+                or (partials and P == NULL) or Wb == NULL or (Wv != NULL and Wvb == NULL):
             raise MemoryError()
         memcpy(Hb, &H[0, 0], <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
+        memcpy(Wb, &W[0, 0], w_bytes)
+        if Wv != NULL:
+            memcpy(Wvb, Wv, w_bytes)
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
-                          &W[0, 0], &b[0], &c[0], Wv, bvp, cvp, Hb,
+                          Wb, &b[0], &c[0], Wvb, bvp, cvp, Hb,
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
+        memcpy(&W[0, 0], Wb, w_bytes)
+        if Wv != NULL:
+            memcpy(Wv, Wvb, w_bytes)
     finally:
+        boltz_free_lines(Wvb)
+        boltz_free_lines(Wb)
         boltz_free_lines(Hb)
         boltz_free_lines(P)
         boltz_free_lines(N0)
