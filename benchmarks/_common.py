@@ -22,6 +22,43 @@ def gemm_rate(dtype=np.float32, n=2048, repeats=5):
     return 2.0 * n**3 / statistics.median(times) / 1e9
 
 
+def gemm_epoch_time(n_samples, n_features, n_components, batch_size,
+                    dtype=np.float64, repeats=3):
+    """Seconds the matrix products of one PCD-1 epoch take on their own, at
+    the minibatch's shapes, with the default BLAS and its threads (median).
+
+    Per minibatch of b rows (and b chains): the hidden activations of the
+    2b stacked rows, the gradient product with K = 2b, and the chains'
+    reconstruction -- the 10 * b * n_features * n_components flops that any
+    GEMM-based epoch needs.  Small shapes run below the large-matrix rate of
+    ``gemm_rate``, so this is the tighter bound on what such an epoch can
+    reach with this BLAS.
+    """
+    rng = np.random.default_rng(0)
+    F, J, b = n_features, n_components, batch_size
+    VS = rng.random((2 * b, F), dtype=dtype)
+    W = rng.random((J, F), dtype=dtype)
+    HS = rng.random((2 * b, J), dtype=dtype)
+    h = np.empty((2 * b, J), dtype=dtype)
+    g = np.empty((J, F), dtype=dtype)
+    v = np.empty((b, F), dtype=dtype)
+    n_batches = -(-n_samples // b)
+
+    def epoch():
+        for _ in range(n_batches):
+            np.matmul(VS, W.T, out=h)
+            np.matmul(HS.T, VS, out=g)
+            np.matmul(HS[:b], W, out=v)
+
+    epoch()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        epoch()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def reconstruction_error(rbm, X):
     """Mean squared error of X against sigmoid(P(h | X) W + b): one
     deterministic up-down pass of a Bernoulli RBM (boltz's or scikit-learn's)."""
