@@ -360,6 +360,6 @@ def test_kernel_chunks_follow_the_shape_and_the_cpu_count():
     assert kernel_chunks(10, 784, 256, np.float64, n_cpus=3) == (32, 200, 3)
     assert kernel_chunks(10, 784, 256, np.float64, n_cpus=64) == (32, 200, 1)
     assert kernel_chunks(100, 784, 256, np.float64, n_cpus=2) == (128, 200, 1)
-    # chunks are whole 64-byte lines where the count of chunks allows it
+    # chunks are whole 64-byte lines where the shares stay close (not 32,32,32,4)
     assert kernel_chunks(100, 784, 256, np.float32, n_cpus=2) == (128, 208, 1)
     assert kernel_chunks(10, 784, 100, np.float64, n_cpus=2) == (25, 200, 2)
