@@ -33,7 +33,6 @@ then for each Gibbs step [F visible, J hidden] uint32 draws.
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int64_t, uint32_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from numpy.random cimport bitgen_t
@@ -607,6 +606,10 @@ def gibbs_chains(
     cdef uint32_t *U
     cdef floating *Hall = NULL
     cdef uint32_t *Uall = NULL
+    cdef floating *Wa = NULL
+    cdef floating *Va = NULL
+    cdef size_t w_bytes = <size_t>J * F * sizeof(floating)
+    cdef size_t v_bytes = <size_t>n * F * sizeof(floating)
     if n == 0 or n_steps <= 0:
         return
     if V.shape[1] != F or b.shape[0] != F or c.shape[0] != J:
@@ -614,11 +617,20 @@ def gibbs_chains(
     if streams.n < n_chunks:
         raise ValueError("need one random stream per chunk of chains")
     n_threads = max(1, min(n_threads, n_chunks))
-    Hall = <floating *>malloc(<size_t>n_threads * CHAIN_CHUNK * J * sizeof(floating))
-    Uall = <uint32_t *>malloc(<size_t>n_threads * CHAIN_CHUNK * (F + J) * sizeof(uint32_t))
+    Hall = <floating *>boltz_alloc_lines(
+        <size_t>n_threads * CHAIN_CHUNK * J * sizeof(floating))
+    Uall = <uint32_t *>boltz_alloc_lines(
+        <size_t>n_threads * CHAIN_CHUNK * (F + J) * sizeof(uint32_t))
+    # the weights and the chains in line-aligned copies (NumPy gives 16
+    # bytes): 256 float32 chains x 300 steps of a 784 x 256 model took
+    # 0.58 s with the weights on cache lines and 0.75 s off them
+    Wa = <floating *>boltz_alloc_lines(w_bytes)
+    Va = <floating *>boltz_alloc_lines(v_bytes)
     try:
-        if Hall == NULL or Uall == NULL:
+        if Hall == NULL or Uall == NULL or Wa == NULL or Va == NULL:
             raise MemoryError()
+        memcpy(Wa, &W[0, 0], w_bytes)
+        memcpy(Va, &V[0, 0], v_bytes)
         for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
                          num_threads=n_threads):
             t = threadid()
@@ -628,13 +640,17 @@ def gibbs_chains(
             m = min(CHAIN_CHUNK, n - r0)
             for s in range(n_steps):
                 fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * (F + J))
-                gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, &V[r0, 0], F,
-                        &W[0, 0], F, <floating>0.0, Hb, J)
+                gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, Va + <long>r0 * F, F,
+                        Wa, F, <floating>0.0, Hb, J)
                 _sigmoid_bias(Hb, &c[0], m, J, J)
                 _bernoulli(Hb, J, Hb, J, U, J, m, J)
-                _sparse_rows(&V[r0, 0], F, Hb, J, &W[0, 0], F, m, J, F)
-                _sigmoid_bias(&V[r0, 0], &b[0], m, F, F)
-                _bernoulli(&V[r0, 0], F, &V[r0, 0], F, U + <long>m * J, F, m, F)
+                _sparse_rows(Va + <long>r0 * F, F, Hb, J, Wa, F, m, J, F)
+                _sigmoid_bias(Va + <long>r0 * F, &b[0], m, F, F)
+                _bernoulli(Va + <long>r0 * F, F, Va + <long>r0 * F, F,
+                           U + <long>m * J, F, m, F)
+        memcpy(&V[0, 0], Va, v_bytes)
     finally:
-        free(Hall)
-        free(Uall)
+        boltz_free_lines(Wa)
+        boltz_free_lines(Va)
+        boltz_free_lines(Hall)
+        boltz_free_lines(Uall)
