@@ -219,38 +219,28 @@ BOLTZ_CLONES static __attribute__((unused)) double boltz_softplus_sum2_d(
     return boltz_sum_acc(acc);
 }
 
-/* sum_i softplus(b1 * a[i]) - softplus(b0 * a[i]), accumulated in double */
-BOLTZ_CLONES static __attribute__((unused)) double boltz_softplus_diff_sum_d(
-    const double *a, double b1, double b0, int n)
-{
-    double t[BOLTZ_SP_BLOCK];
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i0 = 0; i0 < n; i0 += BOLTZ_SP_BLOCK) {
-        int m = n - i0 < BOLTZ_SP_BLOCK ? n - i0 : BOLTZ_SP_BLOCK;
-        const double *as = a + i0;
-        for (int i = 0; i < m; i++)
-            t[i] = boltz_softplus_d(b1 * as[i]) - boltz_softplus_d(b0 * as[i]);
-        boltz_sum_block(t, m, acc);
-    }
-    return boltz_sum_acc(acc);
+/* sum_i softplus(b1 * a[i]) - softplus(b0 * a[i]), accumulated in double
+ * for float and double a */
+#define BOLTZ_SOFTPLUS_DIFF_SUM(NAME, T)                                        \
+BOLTZ_CLONES static __attribute__((unused)) double NAME(                      \
+    const T *a, double b1, double b0, int n)                                  \
+{                                                                             \
+    double t[BOLTZ_SP_BLOCK];                                                 \
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                 \
+    for (int i0 = 0; i0 < n; i0 += BOLTZ_SP_BLOCK) {                          \
+        int m = n - i0 < BOLTZ_SP_BLOCK ? n - i0 : BOLTZ_SP_BLOCK;            \
+        const T *as = a + i0;                                                 \
+        for (int i = 0; i < m; i++) {                                         \
+            double ai = (double)as[i];                                        \
+            t[i] = boltz_softplus_d(b1 * ai) - boltz_softplus_d(b0 * ai);     \
+        }                                                                     \
+        boltz_sum_block(t, m, acc);                                           \
+    }                                                                         \
+    return boltz_sum_acc(acc);                                                \
 }
-
-BOLTZ_CLONES static __attribute__((unused)) double boltz_softplus_diff_sum_f(
-    const float *a, double b1, double b0, int n)
-{
-    double t[BOLTZ_SP_BLOCK];
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i0 = 0; i0 < n; i0 += BOLTZ_SP_BLOCK) {
-        int m = n - i0 < BOLTZ_SP_BLOCK ? n - i0 : BOLTZ_SP_BLOCK;
-        const float *as = a + i0;
-        for (int i = 0; i < m; i++) {
-            double ai = (double)as[i];
-            t[i] = boltz_softplus_d(b1 * ai) - boltz_softplus_d(b0 * ai);
-        }
-        boltz_sum_block(t, m, acc);
-    }
-    return boltz_sum_acc(acc);
-}
+BOLTZ_SOFTPLUS_DIFF_SUM(boltz_softplus_diff_sum_d, double)
+BOLTZ_SOFTPLUS_DIFF_SUM(boltz_softplus_diff_sum_f, float)
+#undef BOLTZ_SOFTPLUS_DIFF_SUM
 
 /* out[r, :cols] = sum_k h[r, k] w[k, :cols] for a rows x K matrix h that is
  * mostly zero (sampled binary hidden states: about one in ten is on), row by
