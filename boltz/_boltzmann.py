@@ -48,7 +48,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels._boltzmann import gibbs_sweeps
-from ._kernels._random import Streams, entropy_from
+from ._kernels._random import Streams, entropy_from, stream_generator
 from ._rbm import even_batch_starts
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import check_data, check_sampling, to_binary, unchanged_on_error
@@ -378,8 +378,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.n_hidden_ = self.n_hidden
         self._entropy = entropy_from(rng)
         self._n_calls = 0
-        init = np.random.Generator(np.random.SFC64(
-            np.random.SeedSequence(self._entropy, spawn_key=(2**31,))))
+        init = stream_generator(self._entropy, (2**31,))
         self.chains_ = (init.random((self.n_chains, n)) < 0.5).astype(np.float64)
         # centring offsets of the stochastic updates: data means of the
         # visibles, a running mean of the clamped hidden activities
@@ -628,8 +627,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         n_threads = effective_n_threads(self.n_jobs)
         call = self._n_calls
         self._n_calls += 1
-        rng = np.random.Generator(np.random.SFC64(
-            np.random.SeedSequence(self._entropy, spawn_key=(call, 0))))
+        rng = stream_generator(self._entropy, (call, 0))
         X = X[rng.permutation(X.shape[0])]
         starts = even_batch_starts(X.shape[0], min(self.batch_size, X.shape[0]))
         if gradient in ("pcd", "mean_field"):
@@ -955,8 +953,7 @@ class BoltzmannMachine(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                              steps_name="n_sweeps")
         entropy = entropy_from(rng)
         n = self.biases_.shape[0]
-        init = np.random.Generator(np.random.SFC64(
-            np.random.SeedSequence(entropy, spawn_key=(0,))))
+        init = stream_generator(entropy, (0,))
         S = (init.random((n_samples, n)) < 0.5).astype(np.float64)
         streams = Streams(entropy, (1,), n_samples)
         gibbs_sweeps(self.weights_, self.biases_, S, streams, 0, int(n_sweeps),

@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.utils.validation import check_is_fitted
 
-from ._kernels._random import entropy_from
+from ._kernels._random import entropy_from, stream_generator
 from ._rbm import _BaseRBM
 from ._validation import FLOAT_DTYPES, check_data, check_sampling
 
@@ -370,8 +370,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         """
         rng = check_sampling(self, n_samples, n_steps, random_state,
                              steps_name="n_steps")
-        gen = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
-            entropy_from(rng))))
+        gen = stream_generator(entropy_from(rng))
         dtype = self.components_.dtype
         n_features = self.components_.shape[1]
         V = self.intercept_visible_ + self.sigma_ * gen.standard_normal(

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from ._kernels._random import Streams, entropy_from
+from ._kernels._random import Streams, entropy_from, stream_generator
 from ._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains, rbm_epoch
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
@@ -703,8 +703,7 @@ class BernoulliRBM(_BaseRBM):
                              steps_name="n_steps")
         entropy = entropy_from(rng)
         n_features = self.components_.shape[1]
-        init = np.random.Generator(np.random.SFC64(np.random.SeedSequence(
-            entropy, spawn_key=(0,))))
+        init = stream_generator(entropy, (0,))
         V = (init.random((n_samples, n_features)) < 0.5).astype(
             self.components_.dtype)
         n_chunks = -(-n_samples // SAMPLE_CHAIN_CHUNK)

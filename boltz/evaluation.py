@@ -29,7 +29,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._kernels._ais import AIS_MAX_CHUNK, EXACT_BLOCK, ais_chains, exact_blocks
-from ._kernels._random import Streams, entropy_from
+from ._kernels._random import Streams, entropy_from, stream_generator
 from ._threads import effective_n_threads, single_threaded_blas
 
 __all__ = [
@@ -428,8 +428,7 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
                               dtype=dtype)
     p_base = (1.0 / (1.0 + np.exp(-b_base))).astype(dtype)
     if reverse:
-        init = np.random.Generator(np.random.SFC64(
-            np.random.SeedSequence(entropy, spawn_key=(1,))))
+        init = stream_generator(entropy, (1,))
         replace = X.shape[0] < n_chains
         rows = np.sort(init.choice(X.shape[0], size=n_chains, replace=replace))
         V = X[rows]

@@ -112,6 +112,15 @@ cdef class Streams:
         return out
 
 
+def stream_generator(entropy, key=()):
+    """A numpy ``Generator`` on stream ``key`` of ``entropy``, for draws made
+    in Python: ``SFC64(SeedSequence(entropy, spawn_key=key))``, the same
+    convention as :class:`Streams` (whose stream ``i`` is key ``key + (i,)``).
+    """
+    return np.random.Generator(np.random.SFC64(
+        np.random.SeedSequence(entropy, spawn_key=tuple(key))))
+
+
 def entropy_from(rng):
     """128 bits of SeedSequence entropy drawn from a numpy ``RandomState``.
 
