@@ -26,7 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from boltz import HopfieldNetwork
-from boltz._threads import max_threads
+from boltz.utils._threads import max_threads
 
 N, P, N_PROBES, NOISE = 1024, 100, 10_000, 0.1
 

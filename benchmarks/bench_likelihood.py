@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from boltz import BernoulliRBM
-from boltz._threads import effective_n_threads
+from boltz.utils._threads import effective_n_threads
 from boltz.evaluation import ais, default_schedule, exact_log_partition
 
 

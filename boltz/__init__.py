@@ -3,16 +3,17 @@
 Restricted Boltzmann machines (Bernoulli and Gaussian-Bernoulli), deep belief
 networks, Hopfield networks (classical, dense and modern) and general
 Boltzmann machines, whose sampling, training and recall loops run in
-Cython/OpenMP kernels.
+Cython/OpenMP kernels.  Each family is a subpackage (:mod:`boltz.rbm`,
+:mod:`boltz.dbn`, :mod:`boltz.boltzmann`, :mod:`boltz.hopfield`); the
+likelihood code is :mod:`boltz.evaluation`, scale-out :mod:`boltz.dask`.
 """
 
-from ._boltzmann import BoltzmannMachine
 from ._config import show_config
-from ._dbn import DBN, DBNClassifier
-from ._gaussian_rbm import GaussianBernoulliRBM
-from ._hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
-from ._rbm import BernoulliRBM
 from ._version import __version__
+from .boltzmann import BoltzmannMachine
+from .dbn import DBN, DBNClassifier
+from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
+from .rbm import BernoulliRBM, GaussianBernoulliRBM
 
 __all__ = [
     "BernoulliRBM",

@@ -22,7 +22,7 @@ def show_config(file=None):
     import sklearn
     from threadpoolctl import threadpool_info
 
-    from ._threads import effective_n_threads, openmp_enabled
+    from .utils._threads import effective_n_threads, openmp_enabled
     from ._version import __version__
 
     blas = [

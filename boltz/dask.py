@@ -30,12 +30,13 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from ._dbn import DBN, _layer_configs
-from ._gaussian_rbm import GaussianBernoulliRBM
-from ._hopfield import HopfieldNetwork
-from ._rbm import _BaseRBM, even_batch_starts
-from ._threads import effective_n_threads
-from ._validation import FLOAT_DTYPES, check_data, to_bipolar, unchanged_on_error
+from .dbn._dbn import DBN, _layer_configs
+from .rbm._gaussian import GaussianBernoulliRBM
+from .hopfield._networks import HopfieldNetwork
+from .rbm._base import _BaseRBM
+from .utils._batching import even_batch_starts
+from .utils._threads import effective_n_threads
+from .utils._validation import FLOAT_DTYPES, check_data, to_bipolar, unchanged_on_error
 
 __all__ = ["fit_distributed"]
 

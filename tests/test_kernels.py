@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
 from boltz._kernels import _blas, _random
-from boltz._threads import effective_n_threads, openmp_enabled
+from boltz.utils._threads import effective_n_threads, openmp_enabled
 
 from . import _reference as ref
 

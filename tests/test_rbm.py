@@ -352,7 +352,7 @@ def test_grouped_partials_match_reference_for_any_thread_count(
 
 
 def test_kernel_chunks_follow_the_shape_and_the_cpu_count():
-    from boltz._rbm import kernel_chunks
+    from boltz.rbm._base import kernel_chunks
 
     # 8 hidden chunks of 32: 2 cores -> 2 groups of 4, 4 cores -> 4 groups of 2
     assert kernel_chunks(10, 784, 256, np.float64, n_cpus=2) == (32, 200, 4)

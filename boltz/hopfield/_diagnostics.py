@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import Bunch, check_random_state
 
-from ._hopfield import (
+from ._networks import (
     CapacityWarning,
     DenseHopfieldNetwork,
     HopfieldNetwork,

@@ -1,0 +1,388 @@
+"""Gaussian-Bernoulli restricted Boltzmann machine (real-valued visible units).
+
+The model with per-feature standard deviations sigma,
+
+    E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - sum_ij (v_i / sigma_i) W_ji h_j,
+
+is the unit-variance model of the epoch kernel on the scaled data u = v / sigma
+with visible biases b / sigma.  Training therefore scales the data, runs the
+shared CD-k/PCD-k kernel with Gaussian visible units, and converts the biases
+back; nothing of the kernel is duplicated here.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.special import expit
+from sklearn.utils.validation import check_is_fitted
+
+from .._kernels._random import entropy_from, stream_generator
+from ._bernoulli import _BaseRBM
+from ..utils._validation import FLOAT_DTYPES, check_data, check_sampling
+
+# With learn_sigma=True the epoch runs in kernel calls of this many minibatches,
+# each followed by one update of log(sigma).
+SIGMA_UPDATE_BATCHES = 10
+# log(sigma) is kept in this range: a constant feature would otherwise drive
+# its sigma to 0 for ever.
+LOG_SIGMA_RANGE = (np.log(1e-3), np.log(1e3))
+
+
+def warn_not_standardised(X, name, *, learn_sigma):
+    """Warn when data for unit-variance Gaussian units is clearly not standardised.
+
+    Looks at the typical (median) feature among the non-constant ones, so a
+    few odd features or a small chunk of standardised data do not trigger it:
+    a median absolute mean above 0.5, or (when sigma is not learned) a median
+    standard deviation outside [0.5, 2].  Fewer than 10 rows are not judged.
+    """
+    if X.shape[0] < 10:
+        return
+    std = X.std(axis=0)
+    varying = std > 0
+    if not varying.any():
+        return
+    mean = np.median(np.abs(X.mean(axis=0)[varying]))
+    typical_std = np.median(std[varying])
+    off_scale = not learn_sigma and not 0.5 <= typical_std <= 2.0
+    if mean > 0.5 or off_scale:
+        warnings.warn(
+            f"{name} models Gaussian visible units of unit variance and expects "
+            f"standardised features (mean 0, standard deviation 1), but the "
+            f"typical feature of X has |mean| = {mean:.3g} and standard deviation "
+            f"{typical_std:.3g}. Standardise it first, e.g. with "
+            "sklearn.preprocessing.StandardScaler"
+            + ("" if learn_sigma else ", or set learn_sigma=True") + ".",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+class GaussianBernoulliRBM(_BaseRBM):
+    """Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units.
+
+    The energy of a visible vector ``v`` and hidden vector ``h`` is
+
+    ``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h
+    - sum_ij (v_i / sigma_i) W_ji h_j``,
+
+    so that ``P(h_j = 1 | v) = sigmoid(c_j + sum_i W_ji v_i / sigma_i)`` and
+    ``v_i | h ~ N(b_i + sigma_i sum_j W_ji h_j, sigma_i^2)`` (Hinton 2010,
+    section 13.2).  By default ``sigma = 1`` for every feature, which is
+    right for standardised data (``StandardScaler``); with
+    ``learn_sigma=True`` the per-feature ``log sigma`` is learned by its
+    exact likelihood gradient as well.
+
+    Training shares the compiled CD-k/PCD-k kernel of :class:`BernoulliRBM`
+    (Gaussian visible units, one kernel call per epoch) and its API: ``fit``,
+    ``partial_fit``, ``transform``, ``gibbs``, ``sample``, ``free_energy``,
+    ``score_samples``.  A seeded fit gives bit-identical parameters for any
+    ``n_jobs``; float32 data is trained and transformed in float32.  Input
+    must be dense.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+
+    learning_rate : float, default=0.01
+        Step size of the parameter updates.  Gaussian visible units need a
+        smaller rate than binary ones (Hinton 2010 suggests one to two orders
+        of magnitude smaller).
+
+    batch_size : int, default=10
+        Rows per minibatch, and number of persistent chains for PCD.
+
+    n_iter : int, default=10
+        Passes (epochs) over the training data.
+
+    verbose : int, default=0
+        Print the mean squared reconstruction error (mean-field, in data
+        units) and the time after each epoch when > 0.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and every random stream of training.
+        Pass an int for reproducible results.
+
+    n_gibbs_steps : int, default=1
+        k, the Gibbs steps of the negative phase (CD-k / PCD-k).
+
+    method : {"pcd", "cd"}, default="pcd"
+        Persistent contrastive divergence (chains carried across minibatches)
+        or contrastive divergence (chains restarted at each minibatch's data).
+
+    momentum : float in [0, 1), default=0.0
+        Momentum of the parameter updates.
+
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (not the biases).
+
+    learn_sigma : bool, default=False
+        Learn the per-feature standard deviations ``sigma_`` (initialised to
+        1).  The epoch then runs in kernel calls of 10 minibatches; after
+        each, ``log sigma`` takes one gradient-ascent step of size
+        ``learning_rate`` (a tenth of the per-minibatch rate of the other
+        parameters: larger steps made training unstable) along the exact
+        gradient of the log-likelihood, derived as in Cho, Ilin & Raiko
+        (2011) for this energy:
+        ``d log p / d log sigma_i = <(v_i - b_i)^2 / sigma_i^2 - (v_i /
+        sigma_i) (h W)_i>_data - <same>_model``.  The data term is averaged
+        over the rows just trained on with ``h = P(h | v)``; the model term
+        over the sampling chains' hidden states, with ``v`` integrated out
+        exactly: ``<1 - (b_i / sigma_i) (h W)_i>``.  ``sigma_`` is kept in
+        ``[1e-3, 1e3]``.
+
+    n_jobs : int, default=None
+        Threads of the training kernel.  None uses every core OpenMP sees;
+        -1 all cores; results do not depend on it.
+
+    Attributes
+    ----------
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Biases ``c`` of the hidden units.
+
+    intercept_visible_ : ndarray of shape (n_features,)
+        Means ``b`` of the visible units (in data units).
+
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix ``W`` (acting on ``v / sigma``).
+
+    sigma_ : ndarray of shape (n_features,)
+        Standard deviations of the visible units (all 1 unless
+        ``learn_sigma=True``).
+
+    h_samples_ : ndarray of shape (batch_size, n_components)
+        Hidden states of the sampling chains.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when they are strings.
+
+    See Also
+    --------
+    BernoulliRBM : The same model with binary visible units.
+    DBN : Stacks of RBMs; ``visible="gaussian"`` puts this one at the bottom.
+
+    References
+    ----------
+    Hinton, G. E. (2010). A practical guide to training restricted Boltzmann
+    machines. UTML TR 2010-003, University of Toronto.
+
+    Cho, K., Ilin, A. & Raiko, T. (2011). Improved learning of
+    Gaussian-Bernoulli restricted Boltzmann machines. ICANN 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import GaussianBernoulliRBM
+    >>> X = np.random.RandomState(0).normal(size=(100, 5))
+    >>> model = GaussianBernoulliRBM(n_components=3, random_state=0).fit(X)
+    >>> model.transform(X).shape
+    (100, 3)
+    """
+
+    _gaussian_visibles = True
+
+    _parameter_constraints: dict = {
+        **_BaseRBM._parameter_constraints,
+        "learn_sigma": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.01,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        n_gibbs_steps=1,
+        method="pcd",
+        momentum=0.0,
+        weight_decay=0.0,
+        learn_sigma=False,
+        n_jobs=None,
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_gibbs_steps = n_gibbs_steps
+        self.method = method
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.learn_sigma = learn_sigma
+        self.n_jobs = n_jobs
+
+    # -- input checks -------------------------------------------------------------
+    def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
+        X = check_data(self, X, reset=reset, dtype=dtype, accept_sparse=False)
+        warn_not_standardised(X, type(self).__name__, learn_sigma=self.learn_sigma)
+        return X
+
+    def _check_params_for(self, X):
+        check_is_fitted(self)
+        return check_data(self, X, reset=False, accept_sparse=False)
+
+    # -- training -------------------------------------------------------------------
+    def _init_params(self, n_features, dtype, rng):
+        super()._init_params(n_features, dtype, rng)
+        self.sigma_ = np.ones(n_features, dtype=dtype)
+
+    def _scaled_epoch(self, X, starts, n_threads):
+        """The kernel's unit-variance epoch on u = X / sigma with biases b / sigma."""
+        sigma = self.sigma_
+        unit = bool(np.all(sigma == 1))
+        U = X if unit else X / sigma
+        b = self.intercept_visible_
+        self.intercept_visible_ = b if unit else b / sigma
+        try:
+            super()._run_epoch(U, starts, n_threads)
+        finally:
+            if not unit:
+                self.intercept_visible_ = self.intercept_visible_ * sigma
+        return U
+
+    def _run_epoch(self, X, starts, n_threads):
+        if not self.learn_sigma:
+            self._scaled_epoch(X, starts, n_threads)
+            return
+        n_batches = len(starts) - 1
+        for k in range(0, n_batches, SIGMA_UPDATE_BATCHES):
+            seg = starts[k: k + SIGMA_UPDATE_BATCHES + 1]
+            U = self._scaled_epoch(X[seg[0]: seg[-1]], seg - seg[0], n_threads)
+            self._update_log_sigma(U)
+
+    def _log_sigma_gradient(self, U):
+        """d log-likelihood / d log sigma from scaled data U and the chains.
+
+        Data term: mean over U of (u - b')^2 - u * (P(h | u) W); model term:
+        mean over the chains' hidden states h of 1 - b' * (h W), the exact
+        expectation over v | h ~ N(b' + h W, 1) (b' = b / sigma).
+        """
+        W = self.components_
+        bs = self.intercept_visible_ / self.sigma_
+        ph = expit(U @ W.T + self.intercept_hidden_)
+        data = ((U - bs) ** 2 - U * (ph @ W)).mean(axis=0)
+        model = (1.0 - bs * (self.h_samples_ @ W)).mean(axis=0)
+        return data - model
+
+    def _update_log_sigma(self, U):
+        grad = self._log_sigma_gradient(U)
+        log_sigma = np.log(self.sigma_) + self.learning_rate * grad
+        np.clip(log_sigma, *LOG_SIGMA_RANGE, out=log_sigma)
+        self.sigma_ = np.exp(log_sigma).astype(self.components_.dtype)
+
+    # -- conditionals -----------------------------------------------------------------
+    def _mean_hiddens(self, v):
+        """P(h=1 | v) = sigmoid(c + (v / sigma) W^T)."""
+        return super()._mean_hiddens(v / self.sigma_.astype(v.dtype, copy=False))
+
+    def _mean_visibles(self, h):
+        """E[v | h] = b + sigma * (h W)."""
+        m = np.dot(h, self.components_)
+        m *= self.sigma_
+        m += self.intercept_visible_
+        return m
+
+    def _sample_visibles(self, h, rng):
+        """Draw v ~ N(b + sigma (h W), sigma^2) with a numpy rng."""
+        m = self._mean_visibles(h)
+        return m + self.sigma_ * rng.standard_normal(size=m.shape).astype(m.dtype)
+
+    def _progress(self, X):
+        recon = self._mean_visibles(self._mean_hiddens(X))
+        return "reconstruction error", float(np.mean((X - recon) ** 2))
+
+    # -- energies and scores ------------------------------------------------------------
+    def _free_energy(self, v):
+        """F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + (v/sigma) W_j)."""
+        sigma = self.sigma_.astype(v.dtype, copy=False)
+        quad = (((v - self.intercept_visible_) / sigma) ** 2).sum(axis=1) / 2
+        act = (v / sigma) @ self.components_.T.astype(v.dtype, copy=False)
+        act += self.intercept_hidden_
+        return quad - np.logaddexp(0, act).sum(axis=1)
+
+    def free_energy(self, X):
+        """Free energy F(x) = -log sum_h exp(-E(x, h)) of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Real-valued visible vectors.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            ``sum_i (x_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j +
+            sum_i W_ji x_i / sigma_i)``.
+        """
+        return self._free_energy(self._check_params_for(X))
+
+    def score_samples(self, X):
+        """Unnormalised log-likelihood of each sample: the negative free energy.
+
+        ``-F(x) = log p(x) + log Z``.  The partition function ``Z`` is the same
+        for every sample, so the scores rank samples (and compare subsets of
+        data) exactly under one fitted model; they are not comparable between
+        models.  For continuous visible units the conditional
+        ``p(x_i | x_-i)`` is a mixture of ``2^n_components`` Gaussians, so no
+        exact pseudo-likelihood is offered.  The result is deterministic.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Real-valued visible vectors.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``log p(x) + log Z`` for each sample.
+        """
+        return -self.free_energy(X)
+
+    def sample(self, n_samples, n_steps=1000, random_state=None):
+        """Draw visible samples from the model by block Gibbs sampling.
+
+        ``n_samples`` independent chains start from ``v ~ N(b, sigma^2)`` and
+        run ``n_steps`` steps v -> h -> v (in NumPy; two matrix products per
+        step).
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples (chains).
+        n_steps : int, default=1000
+            Gibbs steps per chain.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains; None falls back to the estimator's
+            ``random_state``.
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features)
+            Real-valued samples in the model's dtype.
+        """
+        rng = check_sampling(self, n_samples, n_steps, random_state,
+                             steps_name="n_steps")
+        gen = stream_generator(entropy_from(rng))
+        dtype = self.components_.dtype
+        n_features = self.components_.shape[1]
+        V = self.intercept_visible_ + self.sigma_ * gen.standard_normal(
+            (n_samples, n_features), dtype=dtype)
+        for _ in range(n_steps):
+            p = self._mean_hiddens(V)
+            h = (gen.random(p.shape, dtype=dtype) < p).astype(dtype)
+            V = self._mean_visibles(h)
+            V += self.sigma_ * gen.standard_normal(V.shape, dtype=dtype)
+        return V
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

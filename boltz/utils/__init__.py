@@ -1,0 +1,1 @@
+"""Pieces every estimator shares: input validation, threads, minibatches."""
