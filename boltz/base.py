@@ -1,0 +1,385 @@
+"""The energy-model protocol, written once, and the fit-loop helpers every model shares.
+
+Every boltz model is an energy model: it assigns an energy to states and a
+probability proportional to ``exp(-energy)``.  :class:`EnergyModel` writes
+the methods of the protocol once over a few hooks that each model supplies.
+A method with a given name means the same thing on every model that has it:
+
+================================  ============================================
+method                            meaning
+================================  ============================================
+``free_energy(X)``                F(x) = -log sum_h exp(-E(x, h)); for a
+                                  Hopfield network its energy
+``energy(X)``                     joint energy of complete states (models
+                                  whose states are fully observed)
+``log_partition(method="auto")``  log Z: ``"exact"`` (enumeration, capped at
+                                  :data:`EXACT_MAX_UNITS`), ``"ais"``, or
+                                  ``"auto"`` (exact up to
+                                  :data:`EXACT_AUTO_MAX_UNITS`)
+``log_likelihood(X, *, log_z)``   log p(x) = -F(x) - log Z per sample
+``pseudo_likelihood(X)``          sum_i log p(x_i | x_-i) per sample,
+                                  deterministic
+``score_samples(X)``              log p(x) on density models (BernoulliRBM
+                                  alone keeps scikit-learn's stochastic
+                                  pseudo-likelihood, as a drop-in)
+``score(X)``                      mean log-likelihood on density models;
+                                  accuracy on classifiers
+``sample(n_samples=1, *,          samples from the model; the same signature
+n_steps, sampler, random_state)`` on every generative model
+``transform(X)``                  hidden means / features
+================================  ============================================
+
+The rules every model follows
+-----------------------------
+**How a model is trained.**  No parameter word means two things.  The
+constructor never takes ``method``: ``method=`` is only ever an argument of a
+computation (``log_partition(method=...)``).  What is optimised is
+``objective`` (``"likelihood"``; ``"pseudolikelihood"`` on
+:class:`~boltz.BoltzmannMachine`); how the expectations of the gradient are
+estimated is ``positive_phase`` (data-clamped: ``"sampling"``,
+``"mean_field"``, ``"exact"``) and ``negative_phase`` (the model's chains:
+``"cd"``, ``"pcd"``, ``"exact"``); k, the Gibbs steps per update, is
+``n_gibbs_steps``.  A renamed parameter keeps working for one release with a
+``FutureWarning``.
+
+**random_state.**  An estimator's ``random_state`` seeds everything its
+``fit`` draws: an int gives the same fit every time, None a fresh one.  A
+method that draws after fit (``sample``, stochastic recall in ``predict``,
+scikit-learn's stochastic ``score_samples``, AIS in ``log_partition``) takes
+its ``random_state`` argument when it has one and given, else the
+estimator's: an int gives the same draws on every call, None fresh draws.
+The one exception is ``gibbs``, scikit-learn's: it advances the generator
+``random_state_`` made at fit, so repeated calls continue one chain.  The
+draws never depend on ``n_jobs``.
+
+**n_jobs.**  The number of threads an estimator's computation runs on,
+whichever library runs it: the compiled kernels' OpenMP threads, or BLAS's
+for work that is matrix products in NumPy.  None uses every core OpenMP sees
+(``OMP_NUM_THREADS`` is respected), -1 every core.  Results do not depend on
+it: a seeded fit is bit-identical for any ``n_jobs``.
+
+**verbose.**  An iterative model with ``verbose > 0`` prints one line per
+iteration, in one format: ``[Name] Iteration 3, <statistic> = -20.41, time =
+0.05s`` (:func:`progress_line`); a stack prefixes its layer
+(``[DBN] Layer 2/3, Iteration ...``).
+
+**Exact enumeration** sums over ``2**m`` states of ``m`` binary units.
+``method="auto"`` enumerates up to :data:`EXACT_AUTO_MAX_UNITS` units;
+``method="exact"`` accepts up to :data:`EXACT_MAX_UNITS` and raises beyond.
+Training by enumeration (:class:`~boltz.BoltzmannMachine` with
+``positive_phase="exact"``) enumerates at every step and is capped at
+:data:`EXACT_AUTO_MAX_UNITS`.
+
+**Divergence.**  Training that produces non-finite parameters stops with a
+:class:`DivergenceError` naming the parameter, the iteration and the fix;
+like every failed call it leaves the model as it was before the call.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .likelihood._exact import EXACT_AUTO_MAX_UNITS, EXACT_MAX_UNITS
+
+__all__ = [
+    "DivergenceError",
+    "EXACT_AUTO_MAX_UNITS",
+    "EXACT_MAX_UNITS",
+    "EnergyModel",
+    "check_finite_parameters",
+    "param_fingerprint",
+    "progress_line",
+    "renamed_parameter",
+]
+
+
+class DivergenceError(ValueError, FloatingPointError):
+    """Training produced non-finite parameters.
+
+    Raised by ``fit`` and ``partial_fit`` of every model, which leave the
+    model as it was before the call.  The message names the parameter, the
+    iteration and the fix (usually a lower ``learning_rate``, or
+    standardised data for Gaussian units).
+    """
+
+
+def progress_line(name, iteration, statistic, value, elapsed, *, layer=None):
+    """The one verbose line format: ``[Name] Iteration 3, stat = -20.41, time = 0.05s``.
+
+    Parameters
+    ----------
+    name : str
+        The model's class name.
+    iteration : int
+        1-based iteration (epoch, recall sweep, optimiser step).
+    statistic : str
+        What ``value`` is (``"pseudo-likelihood"``, ``"units changed"``).
+    value : float or int
+        Its value; ints print as ints, floats with two decimals.
+    elapsed : float
+        Seconds the iteration took.
+    layer : tuple of (int, int), default=None
+        ``(k, n_layers)`` for a layer of a stack: the line then reads
+        ``[Name] Layer k/n, Iteration ...``.
+    """
+    shown = f"{value:d}" if isinstance(value, (Integral, np.integer)) else f"{value:.2f}"
+    where = "" if layer is None else f" Layer {layer[0]}/{layer[1]},"
+    return (f"[{name}]{where} Iteration {iteration}, {statistic} = {shown}, "
+            f"time = {elapsed:.2f}s")
+
+
+def check_finite_parameters(estimator, names, iteration, *, hint=None):
+    """Raise :class:`DivergenceError` if any named fitted array is not finite.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The model being trained.
+    names : iterable of str
+        Names of its fitted arrays to check (``"components_"``, ...).
+    iteration : int
+        The iteration just run (1-based), for the message.
+    hint : str, default=None
+        The fix to suggest; by default lowering ``learning_rate``.
+    """
+    for name in names:
+        value = getattr(estimator, name, None)
+        if value is None:
+            continue
+        if not np.all(np.isfinite(value)):
+            fix = hint or (
+                "lower learning_rate (and for real-valued data standardise the "
+                "features, e.g. with sklearn.preprocessing.StandardScaler)")
+            raise DivergenceError(
+                f"{type(estimator).__name__} diverged: {name} became NaN or "
+                f"infinite in iteration {iteration}. Training was stopped and the "
+                f"model left as it was before this call; {fix}."
+            )
+
+
+def param_fingerprint(arrays):
+    """A digest of arrays: any change to their values, dtype or shape changes it."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for arr in arrays:
+        arr = np.ascontiguousarray(arr)
+        h.update(repr((arr.dtype.str, arr.shape)).encode())
+        h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+def renamed_parameter(estimator, old, new, *, mapping=None):
+    """The value a renamed parameter's old spelling asks for, or None if unset.
+
+    A parameter renamed from ``old`` to ``new`` keeps ``old`` for one release
+    with the default ``"deprecated"``.  When the user set it, this warns with
+    a ``FutureWarning`` and returns its value (translated by ``mapping``);
+    the caller then uses it in place of ``new``.
+    """
+    import warnings
+
+    value = getattr(estimator, old)
+    if isinstance(value, str) and value == "deprecated":
+        return None
+    warnings.warn(
+        f"{type(estimator).__name__}: the parameter {old!r} was renamed "
+        f"{new!r} in boltz 0.2 and will be removed in 0.3; use {new}=... instead.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return mapping(value) if mapping is not None else value
+
+
+class EnergyModel:
+    """Mixin that writes the energy-model protocol once over a few hooks.
+
+    A model supplies:
+
+    ``_validate_for_scoring(X)``
+        checks that the model is fitted and returns X validated for it;
+    ``_free_energy(X)``
+        F(x) per row of validated X, as float64;
+    ``_parameter_arrays()``
+        the fitted arrays that define the distribution (for the log-Z cache);
+    ``_sample(n_samples, n_steps, sampler, rng, **sampler_options)``
+        draws samples (generative models);
+    ``_samplers``
+        the ``sampler`` names it accepts (``("gibbs",)`` by default).
+
+    and gets ``free_energy``, ``log_partition``, ``log_likelihood``,
+    ``score_samples`` (log p), ``score`` (mean log p) and ``sample``.  log Z
+    comes from :mod:`boltz.likelihood`, which reads the model's public
+    fitted attributes only.
+    """
+
+    _samplers = ("gibbs",)
+
+    # -- energies --------------------------------------------------------------------
+    def free_energy(self, X):
+        """Free energy F(x) = -log sum_h exp(-E(x, h)) of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Visible states.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            F(x) of each row, in nats; log p(x) = -F(x) - log Z.
+        """
+        return self._free_energy(self._validate_for_scoring(X))
+
+    # -- likelihood ------------------------------------------------------------------
+    def log_partition(self, method="auto", **options):
+        """Log partition function log Z of the model, exact or by AIS.
+
+        The value is cached with a fingerprint of the parameters:
+        :meth:`log_likelihood`, :meth:`score_samples` and :meth:`score`
+        reuse the most recent value until the parameters change.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais"}, default="auto"
+            ``"exact"`` enumerates the binary units that cannot be summed
+            in closed form (at most ``boltz.base.EXACT_MAX_UNITS``);
+            ``"ais"`` runs annealed importance sampling
+            (:func:`boltz.evaluation.ais`); ``"auto"`` is exact when at most
+            ``boltz.base.EXACT_AUTO_MAX_UNITS`` units need enumerating (AIS
+            options are then ignored), AIS otherwise.
+        **options : dict
+            Passed to :func:`boltz.evaluation.ais` (``X``, ``n_chains``,
+            ``betas``, ``reverse``, ``random_state``, which defaults to the
+            estimator's) or to :func:`boltz.evaluation.exact_log_partition`
+            (``n_jobs``).
+
+        Returns
+        -------
+        log_z : float
+            The (estimated) natural log of the partition function.
+        """
+        from . import likelihood
+
+        check_is_fitted(self)
+        log_z = likelihood.log_partition(self, method=method, **options)
+        self._log_z_cache = (param_fingerprint(self._parameter_arrays()), float(log_z))
+        return float(log_z)
+
+    def _cached_log_partition(self, X):
+        """log Z from the cache, or ``log_partition("auto", X=X)`` (X: AIS base rates)."""
+        cache = getattr(self, "_log_z_cache", None)
+        if cache is not None and cache[0] == param_fingerprint(self._parameter_arrays()):
+            return cache[1]
+        return self.log_partition("auto", X=X)
+
+    def log_likelihood(self, X, *, log_z=None):
+        """Log-likelihood log p(x) = -F(x) - log Z of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        log_z : float, default=None
+            The model's log partition function.  None takes it from
+            :meth:`log_partition` (``"auto"``: exact when small enough,
+            otherwise AIS with X as base-rate data), cached until the
+            parameters change; call :meth:`log_partition` first to choose
+            the method or the AIS settings.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            log p(x) of each row, in nats.
+        """
+        Xc = self._validate_for_scoring(X)
+        if log_z is None:
+            log_z = self._cached_log_partition(Xc)
+        log_z = float(log_z)
+        if not np.isfinite(log_z):
+            raise ValueError(f"log_z must be a finite number, got {log_z!r}.")
+        return -np.asarray(self._free_energy(Xc), dtype=np.float64) - log_z
+
+    def score_samples(self, X):
+        """Log-likelihood log p(x) of each sample (see :meth:`log_likelihood`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            log p(x) of each row, in nats.
+        """
+        return self.log_likelihood(X)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of X, so that ``GridSearchCV`` selects by likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean log p(x) per sample, in nats (higher is better).
+        """
+        return float(np.mean(self.log_likelihood(X)))
+
+    # -- sampling ----------------------------------------------------------------------
+    def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
+               **sampler_options):
+        """Draw samples from the model by Markov chain Monte Carlo.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples (independent chains).
+        n_steps : int, default=1000
+            Steps of each chain before its state is returned.
+        sampler : str, default="gibbs"
+            The Markov chain; ``"gibbs"`` (block Gibbs sampling where the
+            model has blocks, sequential sweeps otherwise) on every model.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the chains; None falls back to the estimator's
+            ``random_state``.
+        **sampler_options : dict
+            Options of the chosen sampler (see the model's documentation).
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features_in_)
+            The chains' final states, in the model's dtype.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 0:
+            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
+        if sampler not in self._samplers:
+            raise ValueError(
+                f"{type(self).__name__} has no sampler {sampler!r}; choose one of "
+                f"{', '.join(map(repr, self._samplers))}."
+            )
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state)
+        return self._sample(int(n_samples), int(n_steps), sampler, rng,
+                            **sampler_options)
+
+    def _sample_options(self, options, allowed):
+        """Raise a TypeError for sampler options the model does not know."""
+        extra = sorted(set(options) - set(allowed))
+        if extra:
+            raise TypeError(
+                f"{type(self).__name__}.sample got unexpected option(s) "
+                f"{', '.join(extra)}; it takes {', '.join(allowed) or 'none'}."
+            )
