@@ -16,7 +16,7 @@ from scipy.special import expit, logsumexp
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
-from boltz import BernoulliRBM, evaluation
+from boltz import BernoulliRBM, evaluation, likelihood
 from boltz.evaluation import (
     ais,
     default_schedule,
@@ -268,7 +268,7 @@ def test_log_z_cached_until_parameters_change(digits_binary, monkeypatch):
         calls.append(1)
         return real(model, **kw)
 
-    monkeypatch.setattr(evaluation, "exact_log_partition", counting)
+    monkeypatch.setattr(likelihood, "exact_log_partition", counting)
     first = rbm.score(X)
     assert rbm.score(X) == first and len(calls) == 1
     rbm.partial_fit(X[:50])
@@ -300,7 +300,7 @@ def test_log_partition_methods(trained, monkeypatch):
         seen.update(kw, X=X)
         return evaluation.AISResult(1.5, 1.0, 2.0, np.zeros(2), 0.0, False, 2)
 
-    monkeypatch.setattr(evaluation, "ais", fake_ais)
+    monkeypatch.setattr(likelihood, "ais", fake_ais)
     assert big.log_partition() == 1.5
     Xb = np.zeros((4, 30))
     big._log_z_cache = None
@@ -318,13 +318,18 @@ def test_gridsearch_selects_by_likelihood(digits_binary):
     assert search.best_params_ == {"n_components": 16}
 
 
-def test_score_samples_default_unchanged(trained):
+def test_score_samples_method_is_deprecated(trained):
     rbm, X, _ = trained
-    np.testing.assert_array_equal(rbm.score_samples(X[:50]),
-                                  rbm.score_samples(X[:50], method="stochastic"))
+    with pytest.warns(FutureWarning, match="pseudo_likelihood"):
+        old = rbm.score_samples(X[:50], method="stochastic")
+    np.testing.assert_array_equal(rbm.score_samples(X[:50]), old)
+    with pytest.warns(FutureWarning, match="pseudo_likelihood"):
+        full = rbm.score_samples(X[:50], method="full")
+    np.testing.assert_allclose(full, rbm.pseudo_likelihood(X[:50]) / X.shape[1],
+                               rtol=1e-12)
 
 
-def test_full_pseudo_likelihood(trained):
+def test_pseudo_likelihood_is_the_sum_over_flipped_features(trained):
     rbm, X, _ = trained
     Xs = X[:40]
     F0 = rbm.free_energy(Xs)
@@ -333,12 +338,11 @@ def test_full_pseudo_likelihood(trained):
         flipped = Xs.copy()
         flipped[:, i] = 1 - flipped[:, i]
         expected += np.log(expit(rbm.free_energy(flipped) - F0))
-    expected /= X.shape[1]
-    full = rbm.score_samples(Xs, method="full")
+    full = rbm.pseudo_likelihood(Xs)
     np.testing.assert_allclose(full, expected, rtol=1e-9)
-    np.testing.assert_allclose(rbm.score_samples(sp.csr_matrix(Xs), method="full"),
-                               full, rtol=1e-12)
-    np.testing.assert_array_equal(full, rbm.score_samples(Xs, method="full"))
+    np.testing.assert_allclose(rbm.pseudo_likelihood(sp.csr_matrix(Xs)), full,
+                               rtol=1e-12)
+    np.testing.assert_array_equal(full, rbm.pseudo_likelihood(Xs))
     with pytest.raises(ValueError, match="method"):
         rbm.score_samples(Xs, method="exact")
 

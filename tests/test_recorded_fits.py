@@ -53,7 +53,7 @@ def digest(*arrs):
 CASES = {
     "pcd1_f64": (dict(n_components=32, n_iter=3, random_state=0), X, np.float64, False),
     "pcd1_f32": (dict(n_components=32, n_iter=3, random_state=1), X, np.float32, False),
-    "cd2_mom_wd": (dict(n_components=40, n_iter=2, method="cd", n_gibbs_steps=2, momentum=0.5, weight_decay=1e-3, random_state=2), Xb, np.float64, False),
+    "cd2_mom_wd": (dict(n_components=40, n_iter=2, negative_phase="cd", n_gibbs_steps=2, momentum=0.5, weight_decay=1e-3, random_state=2), Xb, np.float64, False),
     "pcd_sparse": (dict(n_components=24, n_iter=2, batch_size=20, random_state=3), Xb, np.float64, True),
     "pcd1_b100_f32": (dict(n_components=300, n_iter=1, batch_size=100, learning_rate=0.05, random_state=4), X, np.float32, False),
 }

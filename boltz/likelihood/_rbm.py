@@ -53,6 +53,12 @@ _BASE_RATE_PSEUDOCOUNT = 1.0
 def _model_params(model):
     """Fitted (W, b, c) of an RBM with binary hidden units."""
     check_is_fitted(model, ("components_", "intercept_visible_", "intercept_hidden_"))
+    if getattr(model, "visible_units_", None) is None or \
+            model.visible_units_.name != "bernoulli":
+        raise TypeError(
+            "this likelihood code supports RBMs with Bernoulli visible units "
+            f"(BernoulliRBM); got {type(model).__name__}."
+        )
     W = np.asarray(model.components_)
     b = np.asarray(model.intercept_visible_)
     c = np.asarray(model.intercept_hidden_)
@@ -503,22 +509,4 @@ def log_likelihood(model, X, log_z=None):
     >>> bool(np.all(log_likelihood(rbm, X) < 0))
     True
     """
-    W, b, c = _model_params(model)
-    if hasattr(model, "_check_params_for"):
-        Xc = model._check_params_for(X)
-    else:
-        Xc = _check_X(X, W.shape[1], "log_likelihood")
-    if log_z is None:
-        if hasattr(model, "_log_partition_cached"):
-            log_z = model._log_partition_cached(Xc)
-        else:
-            log_z = exact_log_partition(model)
-    log_z = float(log_z)
-    if not math.isfinite(log_z):
-        raise ValueError(f"log_z must be a finite number, got {log_z!r}.")
-    Xd = Xc.astype(np.float64) if not sp.issparse(Xc) else Xc.astype(np.float64)
-    Wd = np.asarray(W, dtype=np.float64)
-    act = np.asarray(Xd @ Wd.T) + np.asarray(c, dtype=np.float64)
-    neg_free = np.asarray(Xd @ np.asarray(b, dtype=np.float64)).ravel() + \
-        _softplus(act).sum(axis=1)
-    return neg_free - log_z
+    return model.log_likelihood(X, log_z=log_z)

@@ -1,13 +1,11 @@
 """The RBM family's shared estimator: parameters, batching, streams, epochs."""
 
-import hashlib
 import os
 import time
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -15,26 +13,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels._random import Streams, entropy_from, stream_generator
-from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains, rbm_epoch
+from .._kernels._random import Streams, entropy_from
+from .._kernels._rbm import rbm_epoch
+from ..base import EnergyModel, check_finite_parameters, progress_line, renamed_parameter
+from ..utils._batching import even_batch_starts
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     FLOAT_DTYPES,
     as_kernel_csr,
     check_data,
-    check_sampling,
-    finite_value_range,
     unchanged_on_error,
-    warn_outside_unit_interval,
 )
-from ..utils._batching import even_batch_starts
-
-# "auto" log Z is exact up to this many units in the smaller layer.
-AUTO_EXACT_MAX_UNITS = 20
+from ._units import UNIT_TYPES, Bernoulli
 
 
 def kernel_chunks(batch_size, n_features, n_components, dtype, n_cpus=None):
@@ -85,14 +79,20 @@ def kernel_chunks(batch_size, n_features, n_components, dtype, n_cpus=None):
     return hidden, split(n_features, target_visible), group
 
 
-class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
-    """Training loop shared by the RBMs: parameters, batching, streams, epochs.
+class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+               BaseEstimator):
+    """One RBM over a visible unit type, a hidden unit type and the weights.
 
-    Subclasses provide the visible-unit specific parts (input checks, the
-    conditionals and the free energy); the epoch itself is one kernel call.
+    Everything here is written once over the unit types of
+    :mod:`boltz.rbm._units`: the free energy, the conditionals, Gibbs steps,
+    the training loop (one kernel call per epoch), divergence checks and the
+    verbose lines.  A subclass names its visible unit type
+    (``_visible_type``), the fitted arrays that parametrise it
+    (``_visible_params``) and its input checks; the hidden unit type is the
+    ``hidden`` parameter.
     """
 
-    _gaussian_visibles = False  # the kernel's visible-unit type
+    _visible_type = Bernoulli
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -102,7 +102,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "method": [StrOptions({"pcd", "cd"})],
+        "negative_phase": [StrOptions({"pcd", "cd"})],
+        "method": [StrOptions({"pcd", "cd"}), Hidden(StrOptions({"deprecated"}))],
+        "hidden": [StrOptions({"bernoulli"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
@@ -112,7 +114,40 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _n_features_out(self):
         return self.components_.shape[0]
 
-    # -- parameters and streams -------------------------------------------------
+    # -- unit types ------------------------------------------------------------------
+    def _visible_params(self):
+        """The fitted arrays of the visible unit type, in its constructor's order."""
+        return (self.intercept_visible_,)
+
+    def _visible_layer(self):
+        return self._visible_type(*self._visible_params())
+
+    def _hidden_layer(self):
+        return UNIT_TYPES[getattr(self, "hidden", "bernoulli")](self.intercept_hidden_)
+
+    @property
+    def visible_units_(self):
+        """The visible layer's unit type, bound to the fitted parameters."""
+        check_is_fitted(self, "components_")
+        return self._visible_layer()
+
+    @property
+    def hidden_units_(self):
+        """The hidden layer's unit type, bound to the fitted parameters."""
+        check_is_fitted(self, "components_")
+        return self._hidden_layer()
+
+    def _parameter_arrays(self):
+        return (self.components_, *self._visible_params(), self.intercept_hidden_)
+
+    def _negative_phase(self, *, warn=False):
+        """``negative_phase``, or the deprecated ``method`` when it was set."""
+        if warn:
+            renamed_parameter(self, "method", "negative_phase")
+        method = getattr(self, "method", "deprecated")
+        return self.negative_phase if method == "deprecated" else method
+
+    # -- parameters and streams ---------------------------------------------------------
     def _init_params(self, n_features, dtype, rng):
         self.components_ = np.ascontiguousarray(
             rng.normal(0, 0.01, (self.n_components, n_features)), dtype=dtype
@@ -172,15 +207,38 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 Wv, bv, cv, H, streams,
                 float(self.learning_rate), float(self.momentum),
                 float(self.weight_decay), int(self.n_gibbs_steps),
-                self.method == "pcd", sp.issparse(X), n_threads,
-                gaussian=self._gaussian_visibles, partials=True,
+                self._negative_phase() == "pcd", sp.issparse(X), n_threads,
+                gaussian=self._visible_type.kernel_code == 1, partials=True,
                 hidden_chunk=hc, visible_chunk=vc, hidden_group=group,
             )
+
+    def _check_divergence(self, iteration):
+        check_finite_parameters(self, self._parameter_names(), iteration)
+
+    def _parameter_names(self):
+        return ("components_", "intercept_visible_", "intercept_hidden_")
+
+    def _train(self, X, starts, n_threads, n_epochs):
+        """Run epochs with the divergence check and the verbose line after each."""
+        self._negative_phase(warn=True)
+        for _ in range(n_epochs):
+            begin = time.perf_counter()
+            self._run_epoch(X, starts, n_threads)
+            self._check_divergence(self._n_epoch_calls)
+            if self.verbose:
+                elapsed = time.perf_counter() - begin
+                name, value = self._progress(X)
+                print(progress_line(type(self).__name__, self._n_epoch_calls, name,
+                                    value, elapsed))
 
     # -- public API ---------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the model to the data X by CD-k or PCD-k (``method``).
+        """Fit the model to the data X by CD-k or PCD-k (``negative_phase``).
+
+        Training that produces non-finite parameters stops with a
+        :class:`boltz.base.DivergenceError`; like any failed call it leaves the
+        model as it was before.
 
         Parameters
         ----------
@@ -200,18 +258,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             rng = check_random_state(self.random_state)
             n_threads = effective_n_threads(self.n_jobs)
             self._init_params(X.shape[1], X.dtype, rng)
-        starts = even_batch_starts(X.shape[0], self.batch_size)
-        begin = time.time()
-        for iteration in range(1, self.n_iter + 1):
-            self._run_epoch(X, starts, n_threads)
-            if self.verbose:
-                end = time.time()
-                name, value = self._progress(X)
-                print(
-                    "[%s] Iteration %d, %s = %.2f, time = %.2fs"
-                    % (type(self).__name__, iteration, name, value, end - begin)
-                )
-                begin = time.time()
+            self._train(X, even_batch_starts(X.shape[0], self.batch_size), n_threads,
+                        self.n_iter)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -222,7 +270,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         as scikit-learn's ``partial_fit``; a larger chunk is split into
         minibatches of ``batch_size`` rows.  The persistent chains carry over
         between calls.  float32 input on the first call keeps the model in
-        float32.
+        float32.  A call that fails, divergence included, leaves the model as
+        it was.
 
         Parameters
         ----------
@@ -238,7 +287,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             The updated model.
         """
         first = not hasattr(self, "components_")
-        with unchanged_on_error(self):
+        with unchanged_on_error(self, copy_arrays=not first):
             X = self._check_fit_data(
                 X, reset=first,
                 dtype=FLOAT_DTYPES if first else self.components_.dtype,
@@ -247,19 +296,22 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if first:
                 self.random_state_ = check_random_state(self.random_state)
                 self._init_params(X.shape[1], X.dtype, self.random_state_)
-        self._run_epoch(X, even_batch_starts(X.shape[0], self.batch_size), n_threads)
+            self._train(X, even_batch_starts(X.shape[0], self.batch_size), n_threads, 1)
         return self
 
     def _progress(self, X):
         """(name, value) of the statistic the verbose lines print per epoch."""
         return "pseudo-likelihood", self.score_samples(X).mean()
 
-    def _check_params_for(self, X):
+    def _validate_for_scoring(self, X):
         check_is_fitted(self)
         return check_data(self, X, reset=False)
 
+    # kept for the Dask and DBN drivers until they move onto the protocol
+    _check_params_for = _validate_for_scoring
+
     def transform(self, X):
-        """Hidden-unit activation probabilities P(h=1 | v=X).
+        """Hidden-unit means E[h | v=X] (for binary hidden units P(h=1 | v)).
 
         Parameters
         ----------
@@ -271,25 +323,48 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         h : ndarray of shape (n_samples, n_components)
             Latent representation, in X's float dtype.
         """
-        X = self._check_params_for(X)
+        X = self._validate_for_scoring(X)
         return self._mean_hiddens(X)
 
-    def _mean_hiddens(self, v):
-        """P(h=1 | v) for visible values v (1-D or 2-D, dense or sparse)."""
+    # -- conditionals, written once over the unit types ---------------------------------
+    def _hidden_inputs(self, v):
+        """phi_v(v) W^T: what the hidden units receive from visible values v."""
         W = self.components_
         if hasattr(v, "dtype") and v.dtype in FLOAT_DTYPES:
             W = W.astype(v.dtype, copy=False)
-        p = safe_sparse_dot(v, W.T)
-        p += self.intercept_hidden_.astype(p.dtype, copy=False)
-        return expit(p, out=p)
+        return safe_sparse_dot(self._visible_layer().coupling(v), W.T)
+
+    def _visible_inputs(self, h):
+        """phi_h(h) W: what the visible units receive from hidden values h."""
+        return np.dot(self._hidden_layer().coupling(h), self.components_)
+
+    def _mean_hiddens(self, v):
+        """E[h | v] for visible values v (2-D, dense or sparse)."""
+        return self._hidden_layer().mean(self._hidden_inputs(v))
 
     def _sample_hiddens(self, v, rng):
         """Draw h ~ P(h | v) with a numpy ``RandomState``/``Generator`` rng."""
-        p = self._mean_hiddens(v)
-        return rng.uniform(size=p.shape) < p
+        return self._hidden_layer().sample(self._hidden_inputs(v), rng)
+
+    def _mean_visibles(self, h):
+        """E[v | h]."""
+        return self._visible_layer().mean(self._visible_inputs(h))
+
+    def _sample_visibles(self, h, rng):
+        """Draw v ~ P(v | h) with a numpy ``RandomState``/``Generator`` rng."""
+        return self._visible_layer().sample(self._visible_inputs(h), rng)
+
+    def _free_energy(self, v):
+        """F(v) = E_v(v) - hidden log-partition of phi_v(v) W^T."""
+        return self._visible_layer().energy(v) - self._hidden_layer().log_partition(
+            self._hidden_inputs(v))
 
     def gibbs(self, v):
         """Perform one Gibbs sampling step v -> h -> v'.
+
+        Draws from ``random_state_``, the generator made at the first call
+        (or at ``partial_fit``), which advances, so that repeated calls
+        continue one chain (scikit-learn's behaviour).
 
         Parameters
         ----------
@@ -301,7 +376,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         v_new : ndarray of shape (n_samples, n_features)
             Visible values after one Gibbs step.
         """
-        v = self._check_params_for(v)
+        v = self._validate_for_scoring(v)
         if not hasattr(self, "random_state_"):
             self.random_state_ = check_random_state(self.random_state)
         h = self._sample_hiddens(v, self.random_state_)

@@ -1,38 +1,22 @@
 """Bernoulli restricted Boltzmann machine, trained by CD-k / PCD-k kernels."""
 
-import hashlib
-import os
-import time
-from numbers import Integral, Real
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
 
 from .._kernels._random import Streams, entropy_from, stream_generator
-from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains, rbm_epoch
+from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     FLOAT_DTYPES,
-    as_kernel_csr,
     check_data,
-    check_sampling,
     finite_value_range,
-    unchanged_on_error,
     warn_outside_unit_interval,
 )
-
-from ._base import AUTO_EXACT_MAX_UNITS, _BaseRBM
+from ._base import _BaseRBM
 
 
 class BernoulliRBM(_BaseRBM):
@@ -62,19 +46,27 @@ class BernoulliRBM(_BaseRBM):
         Passes (epochs) over the training data.
 
     verbose : int, default=0
-        Print the pseudo-likelihood and time after each epoch when > 0.
+        When > 0, print one line per epoch:
+        ``[BernoulliRBM] Iteration 3, pseudo-likelihood = -20.41, time = 0.05s``.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and every random stream of training.
-        Pass an int for reproducible results.
+        Seeds the initial weights and every random stream of training, and
+        is the default seed of ``sample``, ``score_samples`` and AIS; an int
+        gives the same draws on every call, None fresh ones (``gibbs``
+        alone advances ``random_state_``, as scikit-learn's does).
 
     n_gibbs_steps : int, default=1
         k, the Gibbs steps of the negative phase (CD-k / PCD-k).
 
-    method : {"pcd", "cd"}, default="pcd"
-        Persistent contrastive divergence (chains carried across minibatches,
-        as scikit-learn does) or contrastive divergence (chains restarted
-        at the data of each minibatch).
+    negative_phase : {"pcd", "cd"}, default="pcd"
+        The chains of the gradient's negative phase: persistent contrastive
+        divergence (chains carried across minibatches, as scikit-learn does)
+        or contrastive divergence (chains restarted at the data of each
+        minibatch).  Called ``method`` before boltz 0.2; that spelling still
+        works, with a ``FutureWarning``, until 0.3.
+
+    hidden : {"bernoulli"}, default="bernoulli"
+        The hidden unit type.
 
     momentum : float in [0, 1), default=0.0
         Momentum of the parameter updates.
@@ -83,9 +75,9 @@ class BernoulliRBM(_BaseRBM):
         L2 penalty on the weights (not the biases).
 
     n_jobs : int, default=None
-        Threads of the training kernels. None uses every core OpenMP sees
-        (``OMP_NUM_THREADS`` is respected); -1 all cores; results do not
-        depend on it.
+        Threads of the compiled kernels (training, sampling, exact log Z,
+        AIS).  None uses every core OpenMP sees (``OMP_NUM_THREADS`` is
+        respected); -1 all cores; results do not depend on it.
 
     Attributes
     ----------
@@ -100,6 +92,10 @@ class BernoulliRBM(_BaseRBM):
 
     h_samples_ : ndarray of shape (batch_size, n_components)
         Hidden states of the sampling chains.
+
+    visible_units_, hidden_units_ : UnitType
+        The layers' unit types bound to the fitted parameters
+        (:class:`boltz.rbm.Bernoulli`).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -139,10 +135,12 @@ class BernoulliRBM(_BaseRBM):
         verbose=0,
         random_state=None,
         n_gibbs_steps=1,
-        method="pcd",
+        negative_phase="pcd",
+        hidden="bernoulli",
         momentum=0.0,
         weight_decay=0.0,
         n_jobs=None,
+        method="deprecated",
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -151,10 +149,12 @@ class BernoulliRBM(_BaseRBM):
         self.verbose = verbose
         self.random_state = random_state
         self.n_gibbs_steps = n_gibbs_steps
-        self.method = method
+        self.negative_phase = negative_phase
+        self.hidden = hidden
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.n_jobs = n_jobs
+        self.method = method
 
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
         name = type(self).__name__
@@ -162,71 +162,53 @@ class BernoulliRBM(_BaseRBM):
         warn_outside_unit_interval(X, name, finite_value_range(X, name))
         return X
 
-    def _sample_visibles(self, h, rng):
-        """Draw v ~ P(v | h) with a numpy ``RandomState``/``Generator`` rng."""
-        p = np.dot(h, self.components_)
-        p += self.intercept_visible_
-        expit(p, out=p)
-        return rng.uniform(size=p.shape) < p
+    def score_samples(self, X, *, method="deprecated"):
+        """scikit-learn's stochastic pseudo-likelihood of each sample.
 
-    def _free_energy(self, v):
-        """F(v) = -b.v - sum_j softplus(c_j + W_j.v) (stable softplus)."""
-        return -safe_sparse_dot(v, self.intercept_visible_) - np.logaddexp(
-            0, safe_sparse_dot(v, self.components_.T) + self.intercept_hidden_
-        ).sum(axis=1)
-
-    def free_energy(self, X):
-        """Free energy F(x) = -log sum_h exp(-E(x, h)) of each sample.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        free_energy : ndarray of shape (n_samples,)
-        """
-        return self._free_energy(self._check_params_for(X))
-
-    def score_samples(self, X, *, method="stochastic"):
-        """Pseudo-likelihood of X: scikit-learn's stochastic one by default.
-
-        With ``method="stochastic"`` (the default, as scikit-learn computes
-        it), for each sample one feature (drawn with ``random_state``) is
-        flipped and ``n_features * log sigmoid(F(x_flipped) - F(x))`` is
-        returned.  The difference of free energies is computed directly from
-        the flipped feature's weights (no second pass over the data, no
-        cancellation), so dense and sparse input give the same values.
-
-        With ``method="full"`` every feature is flipped in turn and the
-        deterministic mean ``(1 / n_features) sum_i log p(x_i | x_-i)`` is
-        returned: the full pseudo-likelihood normalised per feature, free of
-        sampling noise and comparable across data widths.  For the true
-        log-likelihood use :meth:`log_likelihood`.
+        ``BernoulliRBM`` is a drop-in replacement for scikit-learn's, so its
+        ``score_samples`` is scikit-learn's, not log p(x) as on the other
+        boltz density models: for each sample one feature (drawn with
+        ``random_state``) is flipped and ``n_features * log sigmoid(F(x_flipped)
+        - F(x))`` is returned.  The difference of free energies is computed
+        directly from the flipped feature's weights (no second pass over the
+        data, no cancellation), so dense and sparse input give the same
+        values.  For the deterministic pseudo-likelihood use
+        :meth:`pseudo_likelihood`; for log p(x), :meth:`log_likelihood`
+        (and :meth:`score` for its mean).
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Visible values, binary or in [0, 1].
 
-        method : {"stochastic", "full"}, default="stochastic"
-            Random one-feature estimate (scikit-learn's) or the full
-            pseudo-likelihood per feature.
+        method : {"stochastic", "full"}
+            Deprecated in boltz 0.2, removed in 0.3.  ``"full"`` returned
+            the deterministic pseudo-likelihood divided by ``n_features``:
+            use ``pseudo_likelihood(X) / n_features`` instead.
 
         Returns
         -------
         pseudo_likelihood : ndarray of shape (n_samples,)
-            ``"stochastic"``: random estimate of the pseudo-likelihood (a
-            proxy for the log-likelihood); ``"full"``: mean log conditional
-            probability per feature.  Always <= 0.
+            Random estimate of the pseudo-likelihood (a proxy for the
+            log-likelihood).  Always <= 0.
         """
-        if method not in ("stochastic", "full"):
-            raise ValueError(
-                f"method must be 'stochastic' or 'full', got {method!r}."
+        if not (isinstance(method, str) and method == "deprecated"):
+            if method not in ("stochastic", "full"):
+                raise ValueError(
+                    f"method must be 'stochastic' or 'full', got {method!r}.")
+            warnings.warn(
+                "BernoulliRBM.score_samples(method=...) is deprecated in boltz 0.2 "
+                "and will be removed in 0.3: score_samples is scikit-learn's "
+                "stochastic pseudo-likelihood; for the deterministic one use "
+                "pseudo_likelihood(X) (a sum over features; method='full' "
+                "returned it divided by n_features).",
+                FutureWarning,
+                stacklevel=2,
             )
-        v = self._check_params_for(X)
-        if method == "full":
-            return self._full_pseudo_likelihood(v)
+            if method == "full":
+                v = self._validate_for_scoring(X)
+                return self._pseudo_likelihood(v) / v.shape[1]
+        v = self._validate_for_scoring(X)
         rng = check_random_state(self.random_state)
         n_samples, n_features = v.shape
         rows = np.arange(n_samples)
@@ -242,8 +224,27 @@ class BernoulliRBM(_BaseRBM):
         ).sum(axis=1)
         return -n_features * np.logaddexp(0, -diff)
 
-    def _full_pseudo_likelihood(self, v):
-        """Mean over features of log p(v_i | v_-i), for validated v."""
+    def pseudo_likelihood(self, X):
+        """Pseudo-likelihood sum_i log p(x_i | x_-i) of each sample.
+
+        Deterministic: every feature is flipped in turn, and the log
+        conditional of its value given the others is summed over features
+        (Besag 1975).  A proxy for the log-likelihood that needs no log Z.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Visible values, binary or in [0, 1].
+
+        Returns
+        -------
+        pseudo_likelihood : ndarray of shape (n_samples,)
+            Sum over features of log p(x_i | x_-i), in nats; always <= 0.
+        """
+        return self._pseudo_likelihood(self._validate_for_scoring(X))
+
+    def _pseudo_likelihood(self, v):
+        """Sum over features of log p(v_i | v_-i), for validated v."""
         n_samples, n_features = v.shape
         W = np.asarray(self.components_, dtype=np.float64)
         b = np.asarray(self.intercept_visible_, dtype=np.float64)
@@ -262,155 +263,11 @@ class BernoulliRBM(_BaseRBM):
                 # F(x_flipped) - F(x)
                 diff = -delta * b[i] - (np.logaddexp(0, shifted).sum(axis=1) - sp_a)
                 acc -= np.logaddexp(0, -diff)
-            total[start:start + len(vb)] = acc / n_features
+            total[start:start + len(vb)] = acc
         return total
 
-    # -- likelihood ------------------------------------------------------------------
-    def _param_fingerprint(self):
-        """A digest of the parameters: any change to them changes it."""
-        h = hashlib.blake2b(digest_size=16)
-        for arr in (self.components_, self.intercept_visible_, self.intercept_hidden_):
-            arr = np.ascontiguousarray(arr)
-            h.update(repr((arr.dtype.str, arr.shape)).encode())
-            h.update(memoryview(arr).cast("B"))
-        return h.hexdigest()
-
-    def log_partition(self, method="auto", **kwargs):
-        """Log partition function log Z of the model, exact or by AIS.
-
-        The value is cached with a fingerprint of the parameters;
-        :meth:`log_likelihood` and :meth:`score` reuse the most recent value
-        until the parameters change (any later ``fit``, ``partial_fit`` or
-        edit of ``components_`` / the intercepts).
-
-        Parameters
-        ----------
-        method : {"auto", "exact", "ais"}, default="auto"
-            ``"exact"`` enumerates the states of the smaller layer
-            (:func:`boltz.evaluation.exact_log_partition`); ``"ais"``
-            estimates log Z by annealed importance sampling
-            (:func:`boltz.evaluation.ais`); ``"auto"`` is exact when the
-            smaller layer has at most 20 units (AIS settings are then
-            ignored), AIS otherwise.
-        **kwargs : dict
-            Passed to :func:`boltz.evaluation.ais` (``X``, ``n_chains``,
-            ``betas``, ``reverse``, ``random_state``; ``random_state``
-            defaults to the estimator's) or to
-            :func:`boltz.evaluation.exact_log_partition` (``n_jobs``).
-
-        Returns
-        -------
-        log_z : float
-            The (estimated) log partition function.  The full AIS result,
-            with bounds, is :func:`boltz.evaluation.ais`.
-        """
-        from .. import evaluation
-
-        check_is_fitted(self)
-        if method not in ("auto", "exact", "ais"):
-            raise ValueError(
-                f"method must be 'auto', 'exact' or 'ais', got {method!r}."
-            )
-        auto = method == "auto"
-        if auto:
-            small = min(self.components_.shape)
-            method = "exact" if small <= AUTO_EXACT_MAX_UNITS else "ais"
-        fingerprint = self._param_fingerprint()
-        if method == "exact":
-            extra = sorted(set(kwargs) - {"n_jobs"})
-            if extra and not auto:
-                raise ValueError(
-                    f"method='exact' takes no {', '.join(extra)} (AIS settings); "
-                    "use method='ais' or 'auto'."
-                )
-            kwargs = {k: v for k, v in kwargs.items() if k == "n_jobs"}
-            log_z = evaluation.exact_log_partition(self, **kwargs)
-        else:
-            kwargs.setdefault("random_state", self.random_state)
-            log_z = evaluation.ais(self, **kwargs).log_z
-        self._log_z_cache = (fingerprint, float(log_z))
-        return float(log_z)
-
-    def _log_partition_cached(self, X=None):
-        """log Z from the cache, or computed with ``log_partition("auto")``.
-
-        When AIS is needed, X (validated data) serves as base-rate data.
-        """
-        cache = getattr(self, "_log_z_cache", None)
-        if cache is not None and cache[0] == self._param_fingerprint():
-            return cache[1]
-        small = min(self.components_.shape)
-        if small <= AUTO_EXACT_MAX_UNITS or X is None:
-            return self.log_partition("auto")
-        return self.log_partition("ais", X=X)
-
-    def log_likelihood(self, X):
-        """Log-likelihood log p(x) = -F(x) - log Z of each sample.
-
-        log Z comes from :meth:`log_partition` (exact when the smaller layer
-        has at most 20 units, otherwise AIS with X as base-rate data) and is
-        cached until the parameters change; call :meth:`log_partition`
-        first to choose the method or the AIS settings.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples (binary, or in [0, 1]).
-
-        Returns
-        -------
-        log_likelihood : ndarray of shape (n_samples,)
-            log p(x) of each row, in nats.
-        """
-        from .. import evaluation
-
-        return evaluation.log_likelihood(self, X)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of X: mean of -F(x) - log Z.
-
-        Higher is better, so ``GridSearchCV`` (whose default scorer is
-        ``score``) selects RBMs by held-out likelihood.  log Z is computed
-        once and cached until the parameters change (see
-        :meth:`log_likelihood`).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean log-likelihood per sample, in nats.
-        """
-        return float(np.mean(self.log_likelihood(X)))
-
-    def sample(self, n_samples, n_steps=1000, random_state=None):
-        """Draw visible samples from the model by block Gibbs sampling.
-
-        ``n_samples`` independent chains start from uniformly random binary
-        states and run ``n_steps`` steps v -> h -> v in the compiled kernel.
-
-        Parameters
-        ----------
-        n_samples : int
-            Number of samples (chains).
-        n_steps : int, default=1000
-            Gibbs steps per chain.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the chains; None falls back to the estimator's
-            ``random_state``.
-
-        Returns
-        -------
-        samples : ndarray of shape (n_samples, n_features)
-            Binary samples (0.0 / 1.0) in the model's dtype.
-        """
-        rng = check_sampling(self, n_samples, n_steps, random_state,
-                             steps_name="n_steps")
+    def _sample(self, n_samples, n_steps, sampler, rng):
+        """Block Gibbs chains from uniformly random binary states, in the kernel."""
         entropy = entropy_from(rng)
         n_features = self.components_.shape[1]
         init = stream_generator(entropy, (0,))

@@ -17,8 +17,9 @@ from scipy.special import expit
 from sklearn.utils.validation import check_is_fitted
 
 from .._kernels._random import entropy_from, stream_generator
-from ._bernoulli import _BaseRBM
-from ..utils._validation import FLOAT_DTYPES, check_data, check_sampling
+from ..utils._validation import FLOAT_DTYPES, check_data
+from ._base import _BaseRBM
+from ._units import Gaussian
 
 # With learn_sigma=True the epoch runs in kernel calls of this many minibatches,
 # each followed by one update of log(sigma).
@@ -97,8 +98,10 @@ class GaussianBernoulliRBM(_BaseRBM):
         Passes (epochs) over the training data.
 
     verbose : int, default=0
-        Print the mean squared reconstruction error (mean-field, in data
-        units) and the time after each epoch when > 0.
+        When > 0, print one line per epoch with the mean squared
+        reconstruction error (mean-field, in data units):
+        ``[GaussianBernoulliRBM] Iteration 3, reconstruction error = 0.41,
+        time = 0.05s``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and every random stream of training.
@@ -107,9 +110,15 @@ class GaussianBernoulliRBM(_BaseRBM):
     n_gibbs_steps : int, default=1
         k, the Gibbs steps of the negative phase (CD-k / PCD-k).
 
-    method : {"pcd", "cd"}, default="pcd"
-        Persistent contrastive divergence (chains carried across minibatches)
-        or contrastive divergence (chains restarted at each minibatch's data).
+    negative_phase : {"pcd", "cd"}, default="pcd"
+        The chains of the gradient's negative phase: persistent contrastive
+        divergence (chains carried across minibatches) or contrastive
+        divergence (chains restarted at each minibatch's data).  Called
+        ``method`` before boltz 0.2; that spelling still works, with a
+        ``FutureWarning``, until 0.3.
+
+    hidden : {"bernoulli"}, default="bernoulli"
+        The hidden unit type.
 
     momentum : float in [0, 1), default=0.0
         Momentum of the parameter updates.
@@ -133,8 +142,9 @@ class GaussianBernoulliRBM(_BaseRBM):
         ``[1e-3, 1e3]``.
 
     n_jobs : int, default=None
-        Threads of the training kernel.  None uses every core OpenMP sees;
-        -1 all cores; results do not depend on it.
+        Threads of the compiled kernels.  None uses every core OpenMP sees
+        (``OMP_NUM_THREADS`` is respected); -1 all cores; results do not
+        depend on it.
 
     Attributes
     ----------
@@ -183,7 +193,7 @@ class GaussianBernoulliRBM(_BaseRBM):
     (100, 3)
     """
 
-    _gaussian_visibles = True
+    _visible_type = Gaussian
 
     _parameter_constraints: dict = {
         **_BaseRBM._parameter_constraints,
@@ -200,11 +210,13 @@ class GaussianBernoulliRBM(_BaseRBM):
         verbose=0,
         random_state=None,
         n_gibbs_steps=1,
-        method="pcd",
+        negative_phase="pcd",
+        hidden="bernoulli",
         momentum=0.0,
         weight_decay=0.0,
         learn_sigma=False,
         n_jobs=None,
+        method="deprecated",
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -213,11 +225,13 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.verbose = verbose
         self.random_state = random_state
         self.n_gibbs_steps = n_gibbs_steps
-        self.method = method
+        self.negative_phase = negative_phase
+        self.hidden = hidden
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learn_sigma = learn_sigma
         self.n_jobs = n_jobs
+        self.method = method
 
     # -- input checks -------------------------------------------------------------
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
@@ -225,9 +239,17 @@ class GaussianBernoulliRBM(_BaseRBM):
         warn_not_standardised(X, type(self).__name__, learn_sigma=self.learn_sigma)
         return X
 
-    def _check_params_for(self, X):
+    def _validate_for_scoring(self, X):
         check_is_fitted(self)
         return check_data(self, X, reset=False, accept_sparse=False)
+
+    _check_params_for = _validate_for_scoring
+
+    def _visible_params(self):
+        return (self.intercept_visible_, self.sigma_)
+
+    def _parameter_names(self):
+        return super()._parameter_names() + ("sigma_",)
 
     # -- training -------------------------------------------------------------------
     def _init_params(self, n_features, dtype, rng):
@@ -278,98 +300,12 @@ class GaussianBernoulliRBM(_BaseRBM):
         np.clip(log_sigma, *LOG_SIGMA_RANGE, out=log_sigma)
         self.sigma_ = np.exp(log_sigma).astype(self.components_.dtype)
 
-    # -- conditionals -----------------------------------------------------------------
-    def _mean_hiddens(self, v):
-        """P(h=1 | v) = sigmoid(c + (v / sigma) W^T)."""
-        return super()._mean_hiddens(v / self.sigma_.astype(v.dtype, copy=False))
-
-    def _mean_visibles(self, h):
-        """E[v | h] = b + sigma * (h W)."""
-        m = np.dot(h, self.components_)
-        m *= self.sigma_
-        m += self.intercept_visible_
-        return m
-
-    def _sample_visibles(self, h, rng):
-        """Draw v ~ N(b + sigma (h W), sigma^2) with a numpy rng."""
-        m = self._mean_visibles(h)
-        return m + self.sigma_ * rng.standard_normal(size=m.shape).astype(m.dtype)
-
     def _progress(self, X):
         recon = self._mean_visibles(self._mean_hiddens(X))
         return "reconstruction error", float(np.mean((X - recon) ** 2))
 
-    # -- energies and scores ------------------------------------------------------------
-    def _free_energy(self, v):
-        """F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + (v/sigma) W_j)."""
-        sigma = self.sigma_.astype(v.dtype, copy=False)
-        quad = (((v - self.intercept_visible_) / sigma) ** 2).sum(axis=1) / 2
-        act = (v / sigma) @ self.components_.T.astype(v.dtype, copy=False)
-        act += self.intercept_hidden_
-        return quad - np.logaddexp(0, act).sum(axis=1)
-
-    def free_energy(self, X):
-        """Free energy F(x) = -log sum_h exp(-E(x, h)) of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Real-valued visible vectors.
-
-        Returns
-        -------
-        free_energy : ndarray of shape (n_samples,)
-            ``sum_i (x_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j +
-            sum_i W_ji x_i / sigma_i)``.
-        """
-        return self._free_energy(self._check_params_for(X))
-
-    def score_samples(self, X):
-        """Unnormalised log-likelihood of each sample: the negative free energy.
-
-        ``-F(x) = log p(x) + log Z``.  The partition function ``Z`` is the same
-        for every sample, so the scores rank samples (and compare subsets of
-        data) exactly under one fitted model; they are not comparable between
-        models.  For continuous visible units the conditional
-        ``p(x_i | x_-i)`` is a mixture of ``2^n_components`` Gaussians, so no
-        exact pseudo-likelihood is offered.  The result is deterministic.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Real-valued visible vectors.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            ``log p(x) + log Z`` for each sample.
-        """
-        return -self.free_energy(X)
-
-    def sample(self, n_samples, n_steps=1000, random_state=None):
-        """Draw visible samples from the model by block Gibbs sampling.
-
-        ``n_samples`` independent chains start from ``v ~ N(b, sigma^2)`` and
-        run ``n_steps`` steps v -> h -> v (in NumPy; two matrix products per
-        step).
-
-        Parameters
-        ----------
-        n_samples : int
-            Number of samples (chains).
-        n_steps : int, default=1000
-            Gibbs steps per chain.
-        random_state : int, RandomState instance or None, default=None
-            Seeds the chains; None falls back to the estimator's
-            ``random_state``.
-
-        Returns
-        -------
-        samples : ndarray of shape (n_samples, n_features)
-            Real-valued samples in the model's dtype.
-        """
-        rng = check_sampling(self, n_samples, n_steps, random_state,
-                             steps_name="n_steps")
+    def _sample(self, n_samples, n_steps, sampler, rng):
+        """Block Gibbs chains from v ~ N(b, sigma^2), run in NumPy."""
         gen = stream_generator(entropy_from(rng))
         dtype = self.components_.dtype
         n_features = self.components_.shape[1]

@@ -17,15 +17,30 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
+def _copied(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, tuple) and value and all(isinstance(v, np.ndarray) for v in value):
+        return tuple(v.copy() for v in value)
+    return value
+
+
 @contextmanager
-def unchanged_on_error(estimator):
+def unchanged_on_error(estimator, *, copy_arrays=False):
     """Restore the estimator's attributes if the body raises.
 
     Validation may set or delete fitted attributes (``n_features_in_``,
     ``feature_names_in_``) before it finds a problem; this puts them back.
-    Kernels only raise before they write, so a shallow snapshot suffices.
+    A fit that allocates new parameter arrays needs no more than this
+    shallow snapshot.  Training that updates existing arrays in place
+    (``partial_fit``) passes ``copy_arrays=True``: the snapshot then holds
+    copies of the array attributes (and of tuples of arrays), so that a
+    failure in the middle of training, divergence included, restores their
+    values too.
     """
     state = dict(estimator.__dict__)
+    if copy_arrays:
+        state = {k: _copied(v) for k, v in state.items()}
     try:
         yield
     except BaseException:
