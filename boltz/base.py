@@ -75,6 +75,8 @@ Training by enumeration (:class:`~boltz.BoltzmannMachine` with
 like every failed call it leaves the model as it was before the call.
 """
 
+import contextvars
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -92,7 +94,30 @@ __all__ = [
     "param_fingerprint",
     "progress_line",
     "renamed_parameter",
+    "verbose_as",
 ]
+
+# (name, (k, n_layers)) while a stack trains its k-th layer: the layer's
+# verbose lines then read "[Stack] Layer k/n, Iteration ...".
+_VERBOSE_AS = contextvars.ContextVar("boltz_verbose_as", default=None)
+
+
+@contextmanager
+def verbose_as(name, layer):
+    """Print the verbose lines of models trained in this block as a stack's layer.
+
+    Parameters
+    ----------
+    name : str
+        The stack's class name (``"DBN"``).
+    layer : tuple of (int, int)
+        ``(k, n_layers)``, 1-based.
+    """
+    token = _VERBOSE_AS.set((name, layer))
+    try:
+        yield
+    finally:
+        _VERBOSE_AS.reset(token)
 
 
 class DivergenceError(ValueError, FloatingPointError):
@@ -124,6 +149,9 @@ def progress_line(name, iteration, statistic, value, elapsed, *, layer=None):
         ``(k, n_layers)`` for a layer of a stack: the line then reads
         ``[Name] Layer k/n, Iteration ...``.
     """
+    context = _VERBOSE_AS.get()
+    if context is not None and layer is None:
+        name, layer = context
     shown = f"{value:d}" if isinstance(value, (Integral, np.integer)) else f"{value:.2f}"
     where = "" if layer is None else f" Layer {layer[0]}/{layer[1]},"
     return (f"[{name}]{where} Iteration {iteration}, {statistic} = {shown}, "

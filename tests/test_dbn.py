@@ -30,14 +30,14 @@ def digits_split(digits01):
 def test_greedy_pretraining_is_rbms_fitted_one_by_one(digits01):
     X = digits01[0][:300]
     dbn = DBN((20, 10), n_iter=2, learning_rate=[0.1, 0.05], batch_size=[10, 20],
-              method=["pcd", "cd"], random_state=0, n_jobs=1).fit(X)
+              negative_phase=["pcd", "cd"], random_state=0, n_jobs=1).fit(X)
     assert len(dbn.rbms_) == 2
     H = X
     for rbm, lr, bs, method in zip(dbn.rbms_, (0.1, 0.05), (10, 20), ("pcd", "cd")):
         assert type(rbm) is BernoulliRBM
-        assert (rbm.learning_rate, rbm.batch_size, rbm.method) == (lr, bs, method)
+        assert (rbm.learning_rate, rbm.batch_size, rbm.negative_phase) == (lr, bs, method)
         alone = BernoulliRBM(rbm.n_components, learning_rate=lr, batch_size=bs,
-                             method=method, n_iter=2,
+                             negative_phase=method, n_iter=2,
                              random_state=rbm.random_state).fit(H)
         assert_array_equal(alone.components_, rbm.components_)
         assert_array_equal(alone.intercept_hidden_, rbm.intercept_hidden_)
@@ -47,7 +47,7 @@ def test_greedy_pretraining_is_rbms_fitted_one_by_one(digits01):
     assert dbn.rbms_[0].random_state != dbn.rbms_[1].random_state
     # seeded: the same again, whatever the thread count
     again = DBN((20, 10), n_iter=2, learning_rate=[0.1, 0.05], batch_size=[10, 20],
-                method=["pcd", "cd"], random_state=0, n_jobs=2).fit(X)
+                negative_phase=["pcd", "cd"], random_state=0, n_jobs=2).fit(X)
     assert_array_equal(again.transform(X), H)
 
 
@@ -67,7 +67,7 @@ def test_transform_dtype_sparse_and_feature_names(digits01):
 def test_pipeline_with_logistic_regression(digits_split):
     Xtr, ytr, Xte, yte = digits_split
     pipe = Pipeline([("dbn", DBN((128,), learning_rate=0.01, momentum=0.9,
-                                 method="cd", weight_decay=1e-4, n_iter=15,
+                                 negative_phase="cd", weight_decay=1e-4, n_iter=15,
                                  random_state=0, n_jobs=1)),
                      ("clf", LogisticRegression(C=10, max_iter=1000))])
     assert pipe.fit(Xtr, ytr).score(Xte, yte) > 0.9
@@ -82,10 +82,10 @@ def test_gaussian_bottom_layer(digits01):
     assert type(bottom) is GaussianBernoulliRBM and type(top) is BernoulliRBM
     assert (bottom.learning_rate, top.learning_rate) == (0.01, 0.1)  # the defaults
     assert bottom.learn_sigma and not np.all(bottom.sigma_ == 1)
-    S = dbn.sample(5, n_gibbs_steps=10, random_state=0)
+    S = dbn.sample(5, n_steps=10, random_state=0)
     assert S.shape == (5, X.shape[1])
     assert np.all(np.isfinite(S))
-    assert_array_equal(S, dbn.sample(5, n_gibbs_steps=10, random_state=0))
+    assert_array_equal(S, dbn.sample(5, n_steps=10, random_state=0))
     with pytest.raises(TypeError, match="dense"):
         DBN((4,), visible="gaussian").fit(sp.csr_matrix(X))
     X_bad = X.copy()
@@ -98,17 +98,24 @@ def test_sample_generates_data_like_images(digits01):
     X = digits01[0][:600]
     dbn = DBN((64, 32), n_iter=10, learning_rate=0.05, random_state=0,
               n_jobs=1).fit(X)
-    S = dbn.sample(200, n_gibbs_steps=200, random_state=1)
-    assert S.shape == (200, 64) and S.min() >= 0 and S.max() <= 1
+    S = dbn.sample(200, n_steps=200, random_state=1)
+    assert S.shape == (200, 64) and set(np.unique(S)) <= {0.0, 1.0}  # samples
     assert np.corrcoef(S.mean(axis=0), X.mean(axis=0))[0, 1] > 0.8
-    assert_array_equal(S, dbn.sample(200, n_gibbs_steps=200, random_state=1))
+    assert_array_equal(S, dbn.sample(200, n_steps=200, random_state=1))
+    M = dbn.sample(200, n_steps=200, random_state=1, return_means=True)
+    assert M.shape == (200, 64) and np.all((M > 0) & (M < 1))  # probabilities
+    assert np.corrcoef(M.mean(axis=0), S.mean(axis=0))[0, 1] > 0.9
     one = DBN((16,), n_iter=2, random_state=0).fit(X)
-    S1 = one.sample(3, n_gibbs_steps=5)
+    S1 = one.sample(3, n_steps=5, return_means=True)
     assert S1.shape == (3, 64) and np.all((S1 > 0) & (S1 < 1))  # probabilities
+    assert set(np.unique(one.sample(3, n_steps=5))) <= {0.0, 1.0}
     with pytest.raises(ValueError, match="n_samples"):
         dbn.sample(0)
-    with pytest.raises(ValueError, match="n_gibbs_steps"):
-        dbn.sample(2, n_gibbs_steps=-1)
+    with pytest.raises(ValueError, match="n_steps"):
+        dbn.sample(2, n_steps=-1)
+    with pytest.warns(FutureWarning, match="n_steps"):
+        old = dbn.sample(5, n_gibbs_steps=10, random_state=0)
+    assert_array_equal(old, dbn.sample(5, n_steps=10, random_state=0))
 
 
 def test_verbose_progress_per_layer_and_epoch(digits01, capsys):
@@ -116,7 +123,8 @@ def test_verbose_progress_per_layer_and_epoch(digits01, capsys):
     out = capsys.readouterr().out
     assert "[DBN] Layer 1/2: BernoulliRBM 64 -> 8, 2 epochs" in out
     assert "[DBN] Layer 2/2: BernoulliRBM 8 -> 4, 2 epochs" in out
-    assert len(re.findall(r"\[BernoulliRBM\] Iteration \d, .* time = ", out)) == 4
+    assert len(re.findall(r"\[DBN\] Layer \d/2, Iteration \d, pseudo-likelihood = "
+                          r"-?\d+\.\d\d, time = \d+\.\d\ds\n", out)) == 4
     assert len(re.findall(r"\[DBN\] Layer \d/2 done, time = ", out)) == 2
 
 
@@ -131,8 +139,17 @@ def test_bad_parameters_are_clear_errors(digits01, Est):
         Est((8, 4), learning_rate=[0.1, 0.1, 0.1]).fit(X, y)
     with pytest.raises(ValueError, match="layer 2 of 2: .*batch_size"):
         Est((8, 4), batch_size=[10, 0]).fit(X, y)
-    with pytest.raises(ValueError, match="layer 1 of 2: .*method"):
-        Est((8, 4), method=["gibbs", "cd"]).fit(X, y)
+    with pytest.raises(ValueError, match="layer 1 of 2: .*negative_phase"):
+        Est((8, 4), negative_phase=["gibbs", "cd"]).fit(X, y)
+
+
+def test_method_is_the_old_spelling_of_negative_phase(digits01):
+    X = digits01[0][:100]
+    new = DBN((8, 4), n_iter=2, negative_phase=["pcd", "cd"], random_state=0).fit(X)
+    with pytest.warns(FutureWarning, match="negative_phase"):
+        old = DBN((8, 4), n_iter=2, method=["pcd", "cd"], random_state=0).fit(X)
+    for a, b in zip(new.rbms_, old.rbms_):
+        assert_array_equal(a.components_, b.components_)
 
 
 @pytest.mark.parametrize("Est", [DBN, DBNClassifier])

@@ -3,10 +3,10 @@ classifier fine-tuned by backpropagation through scikit-learn's MLPClassifier.
 """
 
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -16,18 +16,19 @@ from sklearn.base import (
 )
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..base import renamed_parameter
 from ..rbm import BernoulliRBM, GaussianBernoulliRBM
 from ..utils._validation import (
     FLOAT_DTYPES,
     _finite_hint,
     check_data,
-    check_sampling,
     unchanged_on_error,
 )
+from ._greedy import greedy_layers
 
 # Parameters of DBN that may be one value for every layer or a list with one
 # value per layer, and the constraint each value must meet.
@@ -36,7 +37,7 @@ PER_LAYER = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "n_iter": [Interval(Integral, 0, None, closed="left")],
     "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-    "method": [StrOptions({"pcd", "cd"})],
+    "negative_phase": [StrOptions({"pcd", "cd"})],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
 }
@@ -85,8 +86,11 @@ def _layer_configs(est, name):
     sizes = _layer_sizes(est.hidden_layer_sizes)
     n_layers = len(sizes)
     per_layer = {}
+    old = renamed_parameter(est, "method", "negative_phase")
     for param in PER_LAYER:
         value = getattr(est, param)
+        if param == "negative_phase" and old is not None:
+            value = old
         if isinstance(value, (list, tuple, np.ndarray)):
             value = list(value)
             if len(value) != n_layers:
@@ -118,35 +122,14 @@ def _layer_configs(est, name):
     return rbms
 
 
-def _visible_means(rbm, h):
-    """E[v | h] of a fitted RBM: probabilities (Bernoulli) or means (Gaussian)."""
-    if isinstance(rbm, GaussianBernoulliRBM):
-        return rbm._mean_visibles(h)
-    p = np.dot(h, rbm.components_)
-    p += rbm.intercept_visible_
-    return expit(p, out=p)
-
-
 def _pretrain(est, rbms, X, random_state):
     """Greedy layer-wise training: each RBM on the previous one's P(h | v)."""
-    rng = check_random_state(random_state)
-    seeds = rng.randint(np.iinfo(np.int32).max, size=len(rbms))
-    name = type(est).__name__
-    H = X
-    start = time.time()
-    for i, (rbm, seed) in enumerate(zip(rbms, seeds)):
-        rbm.set_params(random_state=int(seed))
-        if est.verbose:
-            print(f"[{name}] Layer {i + 1}/{len(rbms)}: {type(rbm).__name__} "
-                  f"{H.shape[1]} -> {rbm.n_components}, {rbm.n_iter} epochs")
-        t = time.time()
-        rbm.fit(H)
-        if i + 1 < len(rbms):  # the top layer's features are not needed
-            H = rbm._mean_hiddens(H)
-        if est.verbose:
-            print(f"[{name}] Layer {i + 1}/{len(rbms)} done, time = "
-                  f"{time.time() - t:.2f}s (total {time.time() - start:.2f}s)")
-    return rbms
+    return greedy_layers(
+        type(est).__name__, rbms, X, n_features=X.shape[1], random_state=random_state,
+        fit_layer=lambda rbm, H: rbm.fit(H),
+        features=lambda rbm, H: rbm._mean_hiddens(H),
+        verbose=est.verbose,
+    )
 
 
 def _dbn_param_constraints():
@@ -154,6 +137,8 @@ def _dbn_param_constraints():
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "visible": [StrOptions({"bernoulli", "gaussian"})],
         **{p: c + ["array-like"] for p, c in PER_LAYER.items()},
+        "method": [StrOptions({"pcd", "cd"}), "array-like",
+                   Hidden(StrOptions({"deprecated"}))],
         "learn_sigma": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -197,8 +182,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_gibbs_steps : int or list of int, default=1
         k of CD-k / PCD-k per layer.
 
-    method : {"pcd", "cd"} or list of them, default="cd"
-        Persistent or plain contrastive divergence per layer.  CD-1 is the
+    negative_phase : {"pcd", "cd"} or list of them, default="cd"
+        The chains of each layer's negative phase: persistent or plain
+        contrastive divergence.  Called ``method`` before boltz 0.2; that
+        spelling still works, with a ``FutureWarning``, until 0.3.  CD-1 is the
         greedy recipe of Hinton, Osindero & Teh (2006), and on Fashion-MNIST
         it gave better features than PCD-1 for both layers of a 500-500 stack
         (logistic regression on them: 0.83 / 0.81 against 0.80 / 0.75, 10,000
@@ -284,7 +271,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         batch_size=10,
         n_iter=10,
         n_gibbs_steps=1,
-        method="cd",
+        negative_phase="cd",
         momentum=0.0,
         weight_decay=0.0,
         learn_sigma=False,
@@ -292,6 +279,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         verbose=0,
         n_jobs=None,
         output_layer=-1,
+        method="deprecated",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
@@ -299,7 +287,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.batch_size = batch_size
         self.n_iter = n_iter
         self.n_gibbs_steps = n_gibbs_steps
-        self.method = method
+        self.negative_phase = negative_phase
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learn_sigma = learn_sigma
@@ -307,6 +295,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
         self.n_jobs = n_jobs
         self.output_layer = output_layer
+        self.method = method
 
     @property
     def _n_features_out(self):
@@ -383,48 +372,73 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 out.append(H)
         return out[0] if len(out) == 1 else np.hstack(out)
 
-    def sample(self, n_samples, n_gibbs_steps=1000, random_state=None):
+    def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
+               return_means=False, n_gibbs_steps="deprecated"):
         """Generate data: Gibbs sampling in the top RBM, then one pass down.
 
-        The top RBM runs ``n_samples`` chains for ``n_gibbs_steps`` steps
-        (its own ``sample``).  The states reached in its visible layer are
-        then propagated down through the directed generative connections of
-        the layers below (Hinton, Osindero & Teh 2006): each intermediate
-        layer is sampled from ``P(h_below | h_above)``; the data layer is
-        returned as its expectation (probabilities for Bernoulli visible
-        units, means for Gaussian ones), which is what one shows as a picture.
-        For a single-layer DBN one more half step ``h ~ P(h | v)`` gives
-        that expectation.
+        The top RBM runs ``n_samples`` chains for ``n_steps`` steps (its own
+        ``sample``).  The states reached in its visible layer are then
+        propagated down through the directed generative connections of the
+        layers below (Hinton, Osindero & Teh 2006): each layer is sampled
+        from ``P(h_below | h_above)``, the data layer too, so that the
+        result is a sample of the model.  With ``return_means=True`` the
+        data layer is returned as its expectation instead (probabilities
+        for Bernoulli visible units, means for Gaussian ones), which is
+        what one shows as a picture.  For a single-layer DBN one more half
+        step ``h ~ P(h | v)`` precedes the data layer.
 
         Parameters
         ----------
-        n_samples : int
+        n_samples : int, default=1
             Number of samples.
-        n_gibbs_steps : int, default=1000
+        n_steps : int, default=1000
             Gibbs steps in the top-level RBM.
+        sampler : {"gibbs"}, default="gibbs"
+            The top RBM's Markov chain.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains and the down pass; None falls back to the
             estimator's ``random_state``.
+        return_means : bool, default=False
+            Return E[v | h] of the data layer rather than a sample of it.
+        n_gibbs_steps : int
+            Deprecated in boltz 0.2 (removed in 0.3): use ``n_steps``.
 
         Returns
         -------
         samples : ndarray of shape (n_samples, n_features_in_)
-            Generated data (expected visible values).
+            Generated data: samples (0/1 for Bernoulli data units), or their
+            expectations with ``return_means=True``.
         """
-        rng = check_sampling(self, n_samples, n_gibbs_steps, random_state,
-                             steps_name="n_gibbs_steps")
+        if not (isinstance(n_gibbs_steps, str) and n_gibbs_steps == "deprecated"):
+            warnings.warn(
+                "DBN.sample(n_gibbs_steps=...) was renamed n_steps in boltz 0.2 "
+                "and will be removed in 0.3; use n_steps=... instead.",
+                FutureWarning, stacklevel=2)
+            n_steps = n_gibbs_steps
+        check_is_fitted(self)
         top = self.rbms_[-1]
-        S = top.sample(n_samples, n_gibbs_steps, random_state=rng)
+        if sampler != "gibbs":
+            raise ValueError(f"DBN has no sampler {sampler!r}; choose 'gibbs'.")
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        if not isinstance(n_steps, Integral) or n_steps < 0:
+            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state)
+        S = top.sample(n_samples, n_steps=n_steps, random_state=rng)
         dtype = top.components_.dtype
         if len(self.rbms_) == 1:
-            h = (rng.uniform(size=(n_samples, top.n_components))
+            S = (rng.uniform(size=(n_samples, top.n_components))
                  < top._mean_hiddens(S)).astype(dtype)
-            return _visible_means(top, h)
-        for i in range(len(self.rbms_) - 2, -1, -1):
-            p = _visible_means(self.rbms_[i], S)
-            if i == 0:
-                return p
-            S = (rng.uniform(size=p.shape) < p).astype(dtype)
+            below = [top]
+        else:
+            below = self.rbms_[-2::-1]
+        for i, rbm in enumerate(below):
+            if i == len(below) - 1:
+                if return_means:
+                    return rbm._mean_visibles(S)
+                return rbm._sample_visibles(S, rng).astype(dtype, copy=False)
+            S = rbm._sample_visibles(S, rng).astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -506,8 +520,9 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
     n_gibbs_steps : int or list of int, default=1
         Pretraining k of CD-k / PCD-k per layer.
 
-    method : {"pcd", "cd"} or list of them, default="cd"
-        Pretraining algorithm per layer (see :class:`DBN`).
+    negative_phase : {"pcd", "cd"} or list of them, default="cd"
+        Pretraining chains per layer (see :class:`DBN`); ``method`` before
+        boltz 0.2 (it still works, with a ``FutureWarning``, until 0.3).
 
     momentum : float or list of float, default=0.0
         Pretraining momentum per layer.
@@ -627,7 +642,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         batch_size=10,
         n_iter=10,
         n_gibbs_steps=1,
-        method="cd",
+        negative_phase="cd",
         momentum=0.0,
         weight_decay=0.0,
         learn_sigma=False,
@@ -643,6 +658,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         n_jobs=None,
+        method="deprecated",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
@@ -650,7 +666,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.n_iter = n_iter
         self.n_gibbs_steps = n_gibbs_steps
-        self.method = method
+        self.negative_phase = negative_phase
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learn_sigma = learn_sigma
@@ -666,6 +682,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.method = method
 
     def _accept_sparse(self):
         return "csr" if self.visible == "bernoulli" else False

@@ -231,6 +231,136 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 print(progress_line(type(self).__name__, self._n_epoch_calls, name,
                                     value, elapsed))
 
+    # -- the training-state protocol (scale-out drivers use this, and only this) --------
+    def init_training_state(self, n_features, dtype=np.float64):
+        """Initialise the parameters for ``n_features`` inputs, as ``fit`` does.
+
+        The weights, biases, chains and random streams are drawn from
+        ``random_state`` exactly as at the start of :meth:`fit`, without
+        data; :meth:`run_minibatches` then trains from there.
+
+        Parameters
+        ----------
+        n_features : int
+            Width of the data.
+        dtype : {np.float64, np.float32}, default=np.float64
+            The parameters' dtype.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._init_params(int(n_features), np.dtype(dtype),
+                          check_random_state(self.random_state))
+        self.n_features_in_ = int(n_features)
+        return self
+
+    def get_training_state(self):
+        """Everything training carries from one minibatch to the next.
+
+        Returns
+        -------
+        state : dict
+            ``"parameters"``: the arrays that define the model (copies),
+            by attribute name; ``"positive"``: the names among them that
+            must stay positive (combine them in log space); ``"chains"``:
+            the persistent chains' hidden states; ``"velocity"``: the
+            momentum buffers or None; ``"entropy"`` and ``"n_epoch_calls"``:
+            the random streams' seed and position; ``"n_features_in_"``.
+        """
+        check_is_fitted(self, "components_")
+        velocity = getattr(self, "_velocity", None)
+        return {
+            "parameters": {name: getattr(self, name).copy()
+                           for name in self._parameter_names()},
+            "positive": tuple(n for n in self._parameter_names() if n == "sigma_"),
+            "chains": self.h_samples_.copy(),
+            "velocity": None if velocity is None else tuple(v.copy() for v in velocity),
+            "entropy": int(self._entropy),
+            "n_epoch_calls": int(self._n_epoch_calls),
+            "n_features_in_": int(self.n_features_in_),
+        }
+
+    def set_training_state(self, state):
+        """Restore a state from :meth:`get_training_state` (values are copied).
+
+        Any of the keys may be left out to keep the model's current value,
+        except on a model that was never initialised, which needs
+        ``"parameters"`` and ``"n_features_in_"``.
+
+        Parameters
+        ----------
+        state : dict
+            As returned by :meth:`get_training_state`.
+
+        Returns
+        -------
+        self : object
+        """
+        if "parameters" in state:
+            for name, value in state["parameters"].items():
+                if name not in self._parameter_names():
+                    raise ValueError(
+                        f"{type(self).__name__} has no parameter {name!r}; its "
+                        f"training state holds {', '.join(self._parameter_names())}.")
+                setattr(self, name, np.array(value, copy=True, order="C"))
+        if "n_features_in_" in state:
+            self.n_features_in_ = int(state["n_features_in_"])
+        if "chains" in state:
+            self.h_samples_ = np.array(state["chains"], copy=True, order="C",
+                                       dtype=self.components_.dtype)
+        elif not hasattr(self, "h_samples_"):
+            self.h_samples_ = np.zeros((self.batch_size, self.n_components),
+                                       self.components_.dtype)
+        if "velocity" in state:
+            v = state["velocity"]
+            self._velocity = None if v is None else tuple(np.array(a) for a in v)
+        if "entropy" in state:
+            self._entropy = int(state["entropy"])
+        if "n_epoch_calls" in state:
+            self._n_epoch_calls = int(state["n_epoch_calls"])
+        return self
+
+    def run_minibatches(self, X, *, n_epochs=1, batches=None):
+        """Train from the current state: passes over minibatches of X.
+
+        X is cut into ``ceil(n / batch_size)`` near-equal minibatches as in
+        :meth:`fit`; ``batches`` (a slice or range of minibatch indices)
+        restricts each pass to consecutive ones.  The model must hold a
+        training state (:meth:`fit`, :meth:`init_training_state` or
+        :meth:`set_training_state`).  Divergence raises
+        :class:`boltz.base.DivergenceError` and leaves the state as it was.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, validated as in :meth:`partial_fit`.
+        n_epochs : int, default=1
+            Passes over the selected minibatches.
+        batches : slice or range, default=None
+            Minibatch indices to run; None runs all of them.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self, "components_")
+        with unchanged_on_error(self, copy_arrays=True):
+            X = self._check_fit_data(X, reset=False, dtype=self.components_.dtype)
+            starts = even_batch_starts(X.shape[0], self.batch_size)
+            if batches is not None:
+                idx = np.arange(len(starts) - 1)[batches]
+                if len(idx) == 0:
+                    return self
+                if np.any(np.diff(idx) != 1):
+                    raise ValueError("batches must select consecutive minibatches.")
+                rows = starts[idx[0]: idx[-1] + 2]
+                X = X[rows[0]: rows[-1]]
+                starts = rows - rows[0]
+            self._train(X, starts, effective_n_threads(self.n_jobs), int(n_epochs))
+        return self
+
     # -- public API ---------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
