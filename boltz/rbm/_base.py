@@ -158,6 +158,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self._velocity = None
         self._entropy = entropy_from(rng)
         self._n_epoch_calls = 0
+        self._n_epochs_done = 0
 
     def _velocities(self):
         if self.momentum == 0:
@@ -224,11 +225,12 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         for _ in range(n_epochs):
             begin = time.perf_counter()
             self._run_epoch(X, starts, n_threads)
-            self._check_divergence(self._n_epoch_calls)
+            self._n_epochs_done = getattr(self, "_n_epochs_done", 0) + 1
+            self._check_divergence(self._n_epochs_done)
             if self.verbose:
                 elapsed = time.perf_counter() - begin
                 name, value = self._progress(X)
-                print(progress_line(type(self).__name__, self._n_epoch_calls, name,
+                print(progress_line(type(self).__name__, self._n_epochs_done, name,
                                     value, elapsed))
 
     # -- the training-state protocol (scale-out drivers use this, and only this) --------
