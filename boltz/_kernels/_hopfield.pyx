@@ -2,17 +2,20 @@
 
 States are bipolar (+1/-1) and stored in a floating array, one probe per row.
 Every kernel updates the states in place and reports the sweeps each probe
-ran.  A unit whose local field is a tie keeps its state: ``|h_i| <= tol``
-for the classical kernels (the estimator passes a bound on the rounding
-error of a field, so that an exact tie that rounding turned into +-1e-16
-is still a tie and a fixed point stays one), ``drive == 0`` for the dense
-kernel.
+ran and, per sweep, the number of units that changed state summed over all
+probes (``n_changed``, what the estimators' verbose lines print).  A unit
+whose local field is a tie keeps its state: ``|h_i| <= tol`` for the
+classical kernels (the estimator passes a bound on the rounding error of a
+field, so that an exact tie that rounding turned into +-1e-16 is still a
+tie and a fixed point stays one), ``drive == 0`` for the dense kernel.
 
 Parallel layout
 ---------------
 Probes are independent, so the threads share fixed chunks of
 ``PROBE_CHUNK`` probes (OpenMP ``prange``, one chunk at a time per thread,
-with per-thread scratch buffers).  Chunk ``c`` draws its random update
+with per-thread scratch buffers and per-thread ``n_changed`` tallies, summed
+after the loop: integer sums, so they do not depend on the thread count
+either).  Chunk ``c`` draws its random update
 orders from stream ``c`` of ``streams``, probe after probe, so a seeded
 result never depends on the thread count.  The GEMMs that start each chunk
 are called from inside the OpenMP region: BLAS must be single-threaded
@@ -45,8 +48,8 @@ not change it.
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.math cimport exp
-from libc.stdint cimport int32_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
 
 from numpy.random cimport bitgen_t
 
@@ -80,10 +83,32 @@ cdef inline void _random_order(bitgen_t *bg, int32_t *perm, uint32_t *u,
         perm[j] = t
 
 
+cdef int _check_n_changed(int64_t[::1] n_changed, int max_iter) except -1:
+    """Validate the per-sweep tally and zero it (it is an output)."""
+    if max_iter < 1:
+        raise ValueError("max_iter must be >= 1")
+    if n_changed.shape[0] != max_iter:
+        raise ValueError("n_changed must have shape (max_iter,)")
+    n_changed[:] = 0
+    return 0
+
+
+cdef void _sum_tallies(int64_t[::1] n_changed, const int64_t *tally, int n_threads,
+                       int max_iter) noexcept nogil:
+    """n_changed[k] = sum over threads of tally[t * max_iter + k]."""
+    cdef int t, k
+    for t in range(n_threads):
+        for k in range(max_iter):
+            n_changed[k] += tally[<long>t * max_iter + k]
+
+
 cdef int _async_probe(const floating *W, floating *s, floating *h, int n,
                       int max_iter, double tol, bitgen_t *bg, int32_t *perm,
-                      uint32_t *u) noexcept nogil:
-    """Asynchronous sweeps of one probe; returns the sweeps run."""
+                      uint32_t *u, int64_t *changed) noexcept nogil:
+    """Asynchronous sweeps of one probe; returns the sweeps run.
+
+    ``changed[it] += flips of sweep it`` for every sweep run.
+    """
     cdef int it, k, i, j, flips
     cdef floating hi, new, d
     cdef const floating *wi
@@ -106,6 +131,7 @@ cdef int _async_probe(const floating *W, floating *s, floating *h, int n,
                 wi = W + <long>i * n
                 for j in range(n):
                     h[j] += d * wi[j]
+        changed[it] += flips
         if flips == 0:
             return it + 1
     return max_iter
@@ -115,6 +141,7 @@ def async_recall(
     const floating[:, ::1] W,
     floating[:, ::1] S,
     int32_t[::1] n_iter,
+    int64_t[::1] n_changed,
     Streams streams,
     int max_iter,
     double tol,
@@ -131,6 +158,9 @@ def async_recall(
     n_iter : ndarray of shape (n_probes,), int32
         Sweeps run per probe; ``max_iter`` for a probe that did not reach a
         fixed point.  # OUT
+    n_changed : ndarray of shape (max_iter,), int64
+        ``n_changed[k]``: units that changed state in sweep ``k + 1``, summed
+        over the probes (a probe that stopped earlier adds 0).  # OUT
     streams : Streams
         At least ceil(n_probes / PROBE_CHUNK) streams, one per chunk.
     max_iter : int
@@ -147,21 +177,22 @@ def async_recall(
     cdef floating *Hall = NULL
     cdef int32_t *Pall = NULL
     cdef uint32_t *Uall = NULL
+    cdef int64_t *Call = NULL
     cdef floating *H
     if W.shape[1] != n or S.shape[1] != n or n_iter.shape[0] != n_probes:
         raise ValueError("shapes of W, S and n_iter do not match")
+    _check_n_changed(n_changed, max_iter)
     if n_probes == 0 or n == 0:
         return
     if streams.n < n_chunks:
         raise ValueError("need one random stream per chunk of probes")
-    if max_iter < 1:
-        raise ValueError("max_iter must be >= 1")
     n_threads = max(1, min(n_threads, n_chunks))
     Hall = <floating *>malloc(<size_t>n_threads * CHUNK * n * sizeof(floating))
     Pall = <int32_t *>malloc(<size_t>n_threads * n * sizeof(int32_t))
     Uall = <uint32_t *>malloc(<size_t>n_threads * (n + 1) * sizeof(uint32_t))
+    Call = <int64_t *>calloc(<size_t>n_threads * max_iter, sizeof(int64_t))
     try:
-        if Hall == NULL or Pall == NULL or Uall == NULL:
+        if Hall == NULL or Pall == NULL or Uall == NULL or Call == NULL:
             raise MemoryError()
         for c in prange(n_chunks, nogil=True, schedule="dynamic", chunksize=1,
                         num_threads=n_threads):
@@ -174,16 +205,23 @@ def async_recall(
             for p in range(m):
                 n_iter[r0 + p] = _async_probe(
                     &W[0, 0], &S[r0 + p, 0], H + <long>p * n, n, max_iter, tol,
-                    streams.ptrs[c], Pall + <long>t * n, Uall + <long>t * (n + 1))
+                    streams.ptrs[c], Pall + <long>t * n, Uall + <long>t * (n + 1),
+                    Call + <long>t * max_iter)
+        _sum_tallies(n_changed, Call, n_threads, max_iter)
     finally:
         free(Hall)
         free(Pall)
         free(Uall)
+        free(Call)
 
 
 cdef int _sync_chunk(const floating *W, floating *S, floating *H, int32_t *n_iter,
-                     int m, int n, int max_iter, double tol) noexcept nogil:
-    """Synchronous sweeps of m probes (rows of S) together."""
+                     int m, int n, int max_iter, double tol,
+                     int64_t *changed_units) noexcept nogil:
+    """Synchronous sweeps of m probes (rows of S) together.
+
+    ``changed_units[it] +=`` the units changed in sweep it over the m probes.
+    """
     cdef int it, p, i, changed, ch_p
     cdef floating hi, new
     cdef floating *s
@@ -210,9 +248,10 @@ cdef int _sync_chunk(const floating *W, floating *S, floating *H, int32_t *n_ite
                     continue
                 if new != s[i]:
                     s[i] = new
-                    ch_p = 1
+                    ch_p += 1
             if ch_p:
                 changed = 1
+                changed_units[it] += ch_p
             else:
                 n_iter[p] = it + 1
         if not changed:
@@ -227,6 +266,7 @@ def sync_recall(
     const floating[:, ::1] W,
     floating[:, ::1] S,
     int32_t[::1] n_iter,
+    int64_t[::1] n_changed,
     int max_iter,
     double tol,
     int n_threads,
@@ -243,6 +283,9 @@ def sync_recall(
         Sweeps until the probe's state stopped changing (the sweep that
         found it unchanged included); ``max_iter`` when it never did (a
         fixed point not reached, or a two-cycle).  # OUT
+    n_changed : ndarray of shape (max_iter,), int64
+        ``n_changed[k]``: units that changed state in sweep ``k + 1``, summed
+        over the probes (a probe that stopped earlier adds 0).  # OUT
     max_iter : int
         Most sweeps.
     tol : float
@@ -255,16 +298,17 @@ def sync_recall(
     cdef int n_chunks = (n_probes + CHUNK - 1) // CHUNK
     cdef int c, r0, m, t
     cdef floating *Hall = NULL
+    cdef int64_t *Call = NULL
     if W.shape[1] != n or S.shape[1] != n or n_iter.shape[0] != n_probes:
         raise ValueError("shapes of W, S and n_iter do not match")
+    _check_n_changed(n_changed, max_iter)
     if n_probes == 0 or n == 0:
         return
-    if max_iter < 1:
-        raise ValueError("max_iter must be >= 1")
     n_threads = max(1, min(n_threads, n_chunks))
     Hall = <floating *>malloc(<size_t>n_threads * CHUNK * n * sizeof(floating))
+    Call = <int64_t *>calloc(<size_t>n_threads * max_iter, sizeof(int64_t))
     try:
-        if Hall == NULL:
+        if Hall == NULL or Call == NULL:
             raise MemoryError()
         for c in prange(n_chunks, nogil=True, schedule="dynamic", chunksize=1,
                         num_threads=n_threads):
@@ -272,9 +316,11 @@ def sync_recall(
             r0 = c * CHUNK
             m = min(CHUNK, n_probes - r0)
             _sync_chunk(&W[0, 0], &S[r0, 0], Hall + <long>t * CHUNK * n,
-                        &n_iter[r0], m, n, max_iter, tol)
+                        &n_iter[r0], m, n, max_iter, tol, Call + <long>t * max_iter)
+        _sum_tallies(n_changed, Call, n_threads, max_iter)
     finally:
         free(Hall)
+        free(Call)
 
 
 cdef inline double _ipow(double x, int k) noexcept nogil:
@@ -318,8 +364,10 @@ cdef inline double _unit_drive(const floating *xi_i, const floating *mo, int P,
 cdef int _dense_probe(const floating *XiT, floating *s, floating *mo, int n, int P,
                       int kind, int degree, int max_iter, bint sync,
                       bitgen_t *bg, int32_t *perm, uint32_t *u,
-                      floating *nxt) noexcept nogil:
+                      floating *nxt, int64_t *changed) noexcept nogil:
     """Sweeps of one probe of the dense network; returns the sweeps run.
+
+    ``changed[it] += flips of sweep it`` for every sweep run.
 
     Asynchronous (``sync`` False): units in a random order, each seeing the
     flips before it.  Synchronous: every unit's new state from the old state,
@@ -360,6 +408,7 @@ cdef int _dense_probe(const floating *XiT, floating *s, floating *mo, int n, int
                     xi_i = XiT + <long>i * P
                     for mu in range(P):
                         mo[mu] += d * xi_i[mu]
+        changed[it] += flips
         if flips == 0:
             return it + 1
     return max_iter
@@ -369,6 +418,7 @@ def dense_recall(
     const floating[:, ::1] XiT,
     floating[:, ::1] S,
     int32_t[::1] n_iter,
+    int64_t[::1] n_changed,
     Streams streams,
     int interaction,
     int degree,
@@ -387,6 +437,9 @@ def dense_recall(
         Bipolar probes; overwritten with the recalled states.  # OUT
     n_iter : ndarray of shape (n_probes,), int32
         Sweeps run per probe.  # OUT
+    n_changed : ndarray of shape (max_iter,), int64
+        ``n_changed[k]``: units that changed state in sweep ``k + 1``, summed
+        over the probes (a probe that stopped earlier adds 0).  # OUT
     streams : Streams
         At least ceil(n_probes / PROBE_CHUNK) streams, one per chunk (unused
         when ``sync``).
@@ -411,15 +464,15 @@ def dense_recall(
     cdef int32_t *Pall = NULL
     cdef uint32_t *Uall = NULL
     cdef floating *Nall = NULL
+    cdef int64_t *Call = NULL
     cdef floating *Mo
     if S.shape[1] != n or n_iter.shape[0] != n_probes:
         raise ValueError("shapes of XiT, S and n_iter do not match")
+    _check_n_changed(n_changed, max_iter)
     if n_probes == 0 or n == 0 or P == 0:
         return
     if not sync and streams.n < n_chunks:
         raise ValueError("need one random stream per chunk of probes")
-    if max_iter < 1:
-        raise ValueError("max_iter must be >= 1")
     if degree < 1:
         raise ValueError("degree must be >= 1")
     if interaction != POLYNOMIAL and interaction != EXPONENTIAL:
@@ -429,8 +482,10 @@ def dense_recall(
     Pall = <int32_t *>malloc(<size_t>n_threads * n * sizeof(int32_t))
     Uall = <uint32_t *>malloc(<size_t>n_threads * (n + 1) * sizeof(uint32_t))
     Nall = <floating *>malloc(<size_t>n_threads * n * sizeof(floating))
+    Call = <int64_t *>calloc(<size_t>n_threads * max_iter, sizeof(int64_t))
     try:
-        if Mall == NULL or Pall == NULL or Uall == NULL or Nall == NULL:
+        if (Mall == NULL or Pall == NULL or Uall == NULL or Nall == NULL
+                or Call == NULL):
             raise MemoryError()
         for c in prange(n_chunks, nogil=True, schedule="dynamic", chunksize=1,
                         num_threads=n_threads):
@@ -447,8 +502,10 @@ def dense_recall(
                     interaction, degree, max_iter, sync,
                     NULL if sync else streams.ptrs[c],
                     Pall + <long>t * n, Uall + <long>t * (n + 1),
-                    Nall + <long>t * n)
+                    Nall + <long>t * n, Call + <long>t * max_iter)
+        _sum_tallies(n_changed, Call, n_threads, max_iter)
     finally:
+        free(Call)
         free(Nall)
         free(Mall)
         free(Pall)

@@ -6,9 +6,17 @@ compiled kernels of :mod:`boltz._kernels._hopfield`.  The encoding seen in
 ``fit`` is remembered and used for the outputs of ``predict``.  The modern
 network stores continuous patterns and retrieves them with the softmax
 update of Ramsauer et al. (2020).
+
+The networks share the energy-model protocol's vocabulary where it applies
+(:mod:`boltz.base`): ``energy(X)`` and ``free_energy(X)`` (the same values:
+a Hopfield network has no hidden units, so its free energy is its energy).
+They have no partition function, likelihood or sampler in this release.
+``verbose``, ``random_state`` and ``n_jobs`` follow the rules written in
+:mod:`boltz.base`.
 """
 
 import math
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -16,7 +24,7 @@ import numpy as np
 from scipy.special import logsumexp, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._kernels._hopfield import (
@@ -28,6 +36,7 @@ from .._kernels._hopfield import (
     sync_recall,
 )
 from .._kernels._random import Streams, entropy_from
+from ..base import check_finite_parameters, progress_line
 from ..utils._threads import blas_threads, effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -66,7 +75,40 @@ def _warn_capacity(name, n_patterns, capacity, rule_text):
         )
 
 
-class _BinaryHopfieldBase(BaseEstimator):
+def _print_recall_progress(name, n_changed, n_sweeps, elapsed):
+    """Print the verbose lines of one recall: one per sweep, its time split evenly."""
+    per_sweep = elapsed / max(n_sweeps, 1)
+    for k in range(n_sweeps):
+        print(progress_line(name, k + 1, "units changed", int(n_changed[k]), per_sweep))
+
+
+class _HopfieldEnergyMixin:
+    """``free_energy``: the protocol's name for a Hopfield network's energy."""
+
+    def free_energy(self, X):
+        """Free energy of each state, which for a Hopfield network is its energy.
+
+        A Hopfield network has no hidden units: its free energy
+        ``F(x) = -log sum_h exp(-E(x, h))`` is the energy ``E(x)`` itself,
+        so this returns the same values as :meth:`energy`.  It is the
+        protocol's name (:mod:`boltz.base`) for that quantity.  A Hopfield
+        network has no partition function, likelihood or sampler in boltz,
+        so nothing turns the free energy into a probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            States, as for :meth:`energy`.
+
+        Returns
+        -------
+        free_energy : ndarray of shape (n_samples,)
+            ``energy(X)``.
+        """
+        return self.energy(X)
+
+
+class _BinaryHopfieldBase(_HopfieldEnergyMixin, BaseEstimator):
     """Pattern checks, encodings, streams and recall shared by the binary networks.
 
     Subclasses store patterns (``_store``), run the recall kernel on bipolar
@@ -80,6 +122,7 @@ class _BinaryHopfieldBase(BaseEstimator):
         "binarize": [Real, None],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     def _patterns(self, X, *, reset):
@@ -96,6 +139,12 @@ class _BinaryHopfieldBase(BaseEstimator):
         return S, enc
 
     def _streams(self, n_probes):
+        """Streams for one asynchronous recall, from ``random_state`` at each call.
+
+        An int gives the same streams (update orders) on every call, None
+        fresh ones (from NumPy's global generator), a RandomState instance
+        the next ones from it.
+        """
         rng = check_random_state(self.random_state)
         n_chunks = -(-n_probes // PROBE_CHUNK)
         return Streams(entropy_from(rng), (0,), n_chunks)
@@ -130,7 +179,17 @@ class _BinaryHopfieldBase(BaseEstimator):
 
         Each row of X is a probe (a noisy or partial pattern); the network
         runs from it until no unit changes in a sweep, or for ``max_iter``
-        sweeps.
+        sweeps.  Asynchronous recall draws its update orders from
+        ``random_state`` at every call: an int gives the same result on every
+        call, None a fresh draw.  With ``verbose > 0`` it prints one line per
+        sweep, ``[Name] Iteration k, units changed = c, time = t``: ``c``
+        is the number of units that changed state in sweep ``k``, summed
+        over the probes (probes that already stopped add 0), and ``t`` is
+        the wall time of the whole recall divided evenly over its sweeps
+        (the kernel runs every sweep of every probe in one call, so the time
+        of a single sweep is not measured).  The lines cover sweeps 1 to the
+        largest number of sweeps any probe ran; they are printed after the
+        recall has finished.
 
         Parameters
         ----------
@@ -153,13 +212,22 @@ class _BinaryHopfieldBase(BaseEstimator):
         check_is_fitted(self)
         S, _ = self._patterns(X, reset=False)
         n_iter = np.zeros(S.shape[0], dtype=np.int32)
+        n_changed = np.zeros(int(self.max_iter), dtype=np.int64)
         if S.shape[0]:
-            self._recall(S, n_iter, effective_n_threads(self.n_jobs))
+            start = time.perf_counter()
+            self._recall(S, n_iter, n_changed, effective_n_threads(self.n_jobs))
+            if self.verbose:
+                _print_recall_progress(type(self).__name__, n_changed,
+                                       int(n_iter.max()),
+                                       time.perf_counter() - start)
         states = from_bipolar(S, self.encoding_)
         return (states, n_iter) if return_n_iter else states
 
     def energy(self, X):
         """Energy of each state (lower is more stable).
+
+        :meth:`free_energy` returns the same values (the network has no
+        hidden units).
 
         Parameters
         ----------
@@ -220,13 +288,26 @@ class HopfieldNetwork(_BinaryHopfieldBase):
         None the data must already be binary.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the random update orders of asynchronous recall; pass an int
-        for reproducible recalls.
+        Seeds the random update orders of asynchronous recall, drawn afresh
+        at every ``predict`` call: an int gives the same orders (the same
+        recall) on every call, None fresh ones, a RandomState instance the
+        next draws from it.  Synchronous recall draws nothing.  The draws do
+        not depend on ``n_jobs``.
 
     n_jobs : int, default=None
-        Threads of the recall kernels (probes are shared out in fixed
-        chunks). None uses every core OpenMP sees; -1 all cores. Results do
-        not depend on it.
+        The number of threads the recall runs on: the compiled recall
+        kernels' OpenMP threads (probes are shared out in fixed chunks).
+        None uses every core OpenMP sees (``OMP_NUM_THREADS`` is respected),
+        -1 every core.  Results do not depend on it: a seeded recall is
+        bit-identical for any ``n_jobs``.
+
+    verbose : int, default=0
+        With ``verbose > 0``, ``predict`` prints one line per recall sweep
+        in the format of :func:`boltz.base.progress_line`,
+        ``[HopfieldNetwork] Iteration 3, units changed = 12, time = 0.01s``:
+        the units that changed state in that sweep, summed over the probes.
+        The time is the recall's wall time divided evenly over its sweeps
+        (one kernel call runs them all; see :meth:`predict`).
 
     Attributes
     ----------
@@ -288,13 +369,14 @@ class HopfieldNetwork(_BinaryHopfieldBase):
     }
 
     def __init__(self, rule="hebbian", *, update="async", max_iter=100,
-                 binarize=None, random_state=None, n_jobs=None):
+                 binarize=None, random_state=None, n_jobs=None, verbose=0):
         self.rule = rule
         self.update = update
         self.max_iter = max_iter
         self.binarize = binarize
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     @property
     def _dtype(self):
@@ -320,6 +402,7 @@ class HopfieldNetwork(_BinaryHopfieldBase):
             W = self.weights_.astype(np.float64)
             n_patterns = self.n_patterns_
             dtype = self.weights_.dtype
+        stored = n_patterns + S.shape[0]
         if self.rule == "hebbian":
             W += S64.T @ S64 / n
         elif self.rule == "storkey":
@@ -327,24 +410,52 @@ class HopfieldNetwork(_BinaryHopfieldBase):
             # fields h_ij = sum_{k != i, j} w_ik x_k = h_i - w_ij x_j (zero
             # diagonal), which simplifies to the line below.
             # (x h^T + h x^T is formed as A + A^T so W stays exactly symmetric.)
-            for x in S64:
-                A = np.outer(x, W @ x)
-                W += (np.outer(x, x) - (A + A.T) + 2 * W) / n
-                np.fill_diagonal(W, 0.0)
+            # Far beyond its capacity the rule's weights grow geometrically
+            # (the 2 W / N term) until they overflow.  h = W x is non-finite
+            # as soon as W is (x is +-1) or is about to overflow, so an O(N)
+            # check per pattern finds the pattern; the loop stops there with
+            # W non-finite, and _set_weights raises DivergenceError.
+            with np.errstate(over="ignore", invalid="ignore"):
+                for k, x in enumerate(S64):
+                    h = W @ x
+                    finite = bool(np.all(np.isfinite(h)))
+                    if not finite and not np.all(np.isfinite(W)):
+                        stored = n_patterns + k  # pattern k - 1 overflowed W
+                        break
+                    A = np.outer(x, h)
+                    W += (np.outer(x, x) - (A + A.T) + 2 * W) / n
+                    np.fill_diagonal(W, 0.0)
+                    if not finite:  # this pattern overflowed W
+                        stored = n_patterns + k + 1
+                        break
         else:
+            # The SVD's cutoff makes the pseudo-inverse of singular (e.g.
+            # repeated) patterns finite; the check in _set_weights stays.
             W = np.linalg.pinv(S64) @ S64
             W = 0.5 * (W + W.T)
-        self._set_weights(W, n_patterns + S.shape[0], dtype)
+        self._set_weights(W, n_patterns + S.shape[0], dtype, iteration=stored)
 
-    def _set_weights(self, W, n_patterns, dtype):
+    def _set_weights(self, W, n_patterns, dtype, *, iteration=None):
         """Install float64 weights W (diagonal zeroed) learned from n_patterns.
 
         Shared by ``_store`` and by ``boltz.dask.fit_distributed``, which sums
-        the Hebbian weights over blocks.
+        the Hebbian weights over blocks.  Non-finite weights (Storkey's rule
+        far beyond its capacity, or an overflow when cast to float32) raise
+        :class:`boltz.base.DivergenceError`; ``iteration`` is the 1-based
+        number of the pattern whose storage made them non-finite, for the
+        message (default ``n_patterns``: the cast of the final weights).
         """
         n = W.shape[0]
         np.fill_diagonal(W, 0.0)
-        self.weights_ = np.ascontiguousarray(W, dtype=dtype)
+        with np.errstate(over="ignore"):
+            self.weights_ = np.ascontiguousarray(W, dtype=dtype)
+        check_finite_parameters(
+            self, ("weights_",), n_patterns if iteration is None else iteration,
+            hint=(f"the iteration counts stored patterns. The {self.rule} weights "
+                  f"of {n_patterns} patterns in {n} units do not fit in "
+                  f"{np.dtype(dtype).name}: store fewer patterns per unit (this "
+                  "is far beyond the rule's capacity), or use "
+                  "rule='pseudoinverse' or DenseHopfieldNetwork"))
         # Ties: a field within the rounding error of its incremental
         # updates (n terms of at most max_i sum_j |w_ij|) counts as zero.
         self._tie_tol = float(4 * n * np.finfo(np.float64).eps
@@ -388,15 +499,15 @@ class HopfieldNetwork(_BinaryHopfieldBase):
                 self.encoding_ = enc
         return self
 
-    def _recall(self, S, n_iter, n_threads):
+    def _recall(self, S, n_iter, n_changed, n_threads):
         W = self.weights_
         with single_threaded_blas():
             if self.update == "async":
-                async_recall(W, S, n_iter, self._streams(S.shape[0]),
+                async_recall(W, S, n_iter, n_changed, self._streams(S.shape[0]),
                              int(self.max_iter), self._tie_tol, n_threads)
             else:
-                sync_recall(W, S, n_iter, int(self.max_iter), self._tie_tol,
-                            n_threads)
+                sync_recall(W, S, n_iter, n_changed, int(self.max_iter),
+                            self._tie_tol, n_threads)
 
     def _energy(self, S):
         """E(s) = -1/2 s^T W s."""
@@ -436,10 +547,26 @@ class DenseHopfieldNetwork(_BinaryHopfieldBase):
         0. With None the data must already be binary.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the random update orders of asynchronous recall.
+        Seeds the random update orders of asynchronous recall, drawn afresh
+        at every ``predict`` call: an int gives the same orders (the same
+        recall) on every call, None fresh ones, a RandomState instance the
+        next draws from it.  Synchronous recall draws nothing.  The draws do
+        not depend on ``n_jobs``.
 
     n_jobs : int, default=None
-        Threads of the recall kernel; results do not depend on it.
+        The number of threads the recall runs on: the compiled recall
+        kernels' OpenMP threads (probes are shared out in fixed chunks).
+        None uses every core OpenMP sees (``OMP_NUM_THREADS`` is respected),
+        -1 every core.  Results do not depend on it: a seeded recall is
+        bit-identical for any ``n_jobs``.
+
+    verbose : int, default=0
+        With ``verbose > 0``, ``predict`` prints one line per recall sweep
+        in the format of :func:`boltz.base.progress_line`,
+        ``[DenseHopfieldNetwork] Iteration 3, units changed = 12, time = 0.01s``:
+        the units that changed state in that sweep, summed over the probes.
+        The time is the recall's wall time divided evenly over its sweeps
+        (one kernel call runs them all; see :meth:`predict`).
 
     Attributes
     ----------
@@ -490,7 +617,8 @@ class DenseHopfieldNetwork(_BinaryHopfieldBase):
     }
 
     def __init__(self, interaction="polynomial", degree=3, *, update="async",
-                 max_iter=100, binarize=None, random_state=None, n_jobs=None):
+                 max_iter=100, binarize=None, random_state=None, n_jobs=None,
+                 verbose=0):
         self.interaction = interaction
         self.degree = degree
         self.update = update
@@ -498,6 +626,7 @@ class DenseHopfieldNetwork(_BinaryHopfieldBase):
         self.binarize = binarize
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     @property
     def _dtype(self):
@@ -552,14 +681,14 @@ class DenseHopfieldNetwork(_BinaryHopfieldBase):
                 self.encoding_ = enc
         return self
 
-    def _recall(self, S, n_iter, n_threads):
+    def _recall(self, S, n_iter, n_changed, n_threads):
         kind = (INTERACTION_EXPONENTIAL if self.interaction == "exponential"
                 else INTERACTION_POLYNOMIAL)
         sync = self.update == "sync"
         streams = None if sync else self._streams(S.shape[0])
         with single_threaded_blas():
-            dense_recall(np.ascontiguousarray(self._xi.T), S, n_iter, streams,
-                         kind, int(self.degree), int(self.max_iter), sync,
+            dense_recall(np.ascontiguousarray(self._xi.T), S, n_iter, n_changed,
+                         streams, kind, int(self.degree), int(self.max_iter), sync,
                          n_threads)
 
     def _energy(self, S):
@@ -575,7 +704,7 @@ class DenseHopfieldNetwork(_BinaryHopfieldBase):
         return -(M ** int(self.degree)).sum(axis=1)
 
 
-class ModernHopfieldNetwork(BaseEstimator):
+class ModernHopfieldNetwork(_HopfieldEnergyMixin, BaseEstimator):
     """Modern (continuous) Hopfield network: softmax retrieval of stored patterns.
 
     ``fit`` stores real-valued patterns X (rows); ``predict`` moves each
@@ -595,14 +724,26 @@ class ModernHopfieldNetwork(BaseEstimator):
     max_iter : int, default=1
         Number of updates per query (one usually suffices).
 
-    random_state : int, RandomState instance or None, default=None
-        Accepted for API uniformity with the other networks; retrieval is
-        deterministic and does not use it.
+    random_state : "deprecated", default="deprecated"
+        Deprecated in boltz 0.2 and removed in 0.3: retrieval is
+        deterministic and never used it.  Setting it has no effect and
+        warns with a ``FutureWarning`` in ``fit`` and ``partial_fit``.
 
     n_jobs : int, default=None
-        Threads of the matrix products (BLAS). None leaves BLAS's own
-        setting; results do not depend on it beyond rounding in the last bits
-        that the BLAS library itself may introduce.
+        The number of threads the retrieval runs on: BLAS's threads, since
+        the retrieval is matrix products in NumPy.  -1 uses every core;
+        None leaves BLAS at its own setting (every core unless an
+        environment variable such as ``OMP_NUM_THREADS`` or
+        ``OPENBLAS_NUM_THREADS`` limits it).  Results do not depend on it
+        beyond the last-bit rounding differences the BLAS library itself may
+        introduce between thread counts.
+
+    verbose : int, default=0
+        With ``verbose > 0``, ``predict`` prints one line per update in the
+        format of :func:`boltz.base.progress_line`:
+        ``[ModernHopfieldNetwork] Iteration 1, max change = 0.53, time =
+        0.01s``, the largest absolute change of any component of any query
+        in that update and the time the update took.
 
     Attributes
     ----------
@@ -642,17 +783,33 @@ class ModernHopfieldNetwork(BaseEstimator):
     _parameter_constraints: dict = {
         "beta": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "random_state": ["random_state"],
+        "random_state": ["random_state", Hidden(StrOptions({"deprecated"}))],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     _QUERY_CHUNK = 1024
 
-    def __init__(self, beta=1.0, *, max_iter=1, random_state=None, n_jobs=None):
+    def __init__(self, beta=1.0, *, max_iter=1, random_state="deprecated",
+                 n_jobs=None, verbose=0):
         self.beta = beta
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _warn_random_state(self, stacklevel):
+        """FutureWarning when the user set the deprecated ``random_state``."""
+        value = self.random_state
+        if isinstance(value, str) and value == "deprecated":
+            return
+        warnings.warn(
+            f"{type(self).__name__}: the parameter 'random_state' has no effect "
+            "(retrieval is deterministic); it was deprecated in boltz 0.2 and "
+            "will be removed in 0.3. Leave it unset.",
+            FutureWarning,
+            stacklevel=stacklevel,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -671,6 +828,7 @@ class ModernHopfieldNetwork(BaseEstimator):
         self : object
             The fitted network.
         """
+        self._warn_random_state(stacklevel=4)  # user -> wrapper -> fit -> here
         with unchanged_on_error(self):
             X = check_data(self, X, reset=True, accept_sparse=False)
             self.patterns_ = np.array(X, order="C", copy=True)
@@ -696,6 +854,7 @@ class ModernHopfieldNetwork(BaseEstimator):
         """
         if not hasattr(self, "patterns_"):
             return self.fit(X)
+        self._warn_random_state(stacklevel=4)
         with unchanged_on_error(self):
             X = check_data(self, X, reset=False, dtype=self.patterns_.dtype,
                            accept_sparse=False)
@@ -720,17 +879,38 @@ class ModernHopfieldNetwork(BaseEstimator):
         -------
         retrieved : ndarray of shape (n_queries, n_features)
             The states after ``max_iter`` updates.
+
+        Notes
+        -----
+        Retrieval is deterministic.  With ``verbose > 0`` it prints one line
+        per update after the retrieval: the largest absolute change of any
+        component of any query in that update (``max change``) and the
+        seconds that update took over all queries.
         """
         Q = self._queries(X)
         Xi = self.patterns_
         out = np.empty_like(Q)
+        n_updates = int(self.max_iter)
+        verbose = bool(self.verbose)
+        max_change = np.zeros(n_updates)
+        seconds = np.zeros(n_updates)
         with blas_threads(self.n_jobs):
             for start in range(0, Q.shape[0], self._QUERY_CHUNK):
                 q = Q[start:start + self._QUERY_CHUNK]
-                for _ in range(self.max_iter):
-                    q = softmax(self.beta * (q @ Xi.T), axis=1).astype(
+                for k in range(n_updates):
+                    t0 = time.perf_counter()
+                    new = softmax(self.beta * (q @ Xi.T), axis=1).astype(
                         Xi.dtype, copy=False) @ Xi
+                    if verbose:
+                        seconds[k] += time.perf_counter() - t0
+                        max_change[k] = max(max_change[k],
+                                            float(np.max(np.abs(new - q))))
+                    q = new
                 out[start:start + q.shape[0]] = q
+        if verbose and Q.shape[0]:
+            for k in range(n_updates):
+                print(progress_line(type(self).__name__, k + 1, "max change",
+                                    float(max_change[k]), float(seconds[k])))
         return out
 
     def energy(self, X):
@@ -739,6 +919,9 @@ class ModernHopfieldNetwork(BaseEstimator):
         ``E(xi) = -lse(beta, X xi) + xi.xi / 2 + log(P) / beta + M^2 / 2``
         with ``lse(beta, z) = log(sum exp(beta z)) / beta`` and M the largest
         pattern norm; bounded below by 0 and lowered by every update.
+
+        :meth:`free_energy` returns the same values (the network has no
+        hidden units).
 
         Parameters
         ----------
