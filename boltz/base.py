@@ -94,6 +94,7 @@ __all__ = [
     "param_fingerprint",
     "progress_line",
     "renamed_parameter",
+    "upgrade_pickled_state",
     "verbose_as",
 ]
 
@@ -219,6 +220,28 @@ def renamed_parameter(estimator, old, new, *, mapping=None):
         stacklevel=3,
     )
     return mapping(value) if mapping is not None else value
+
+
+def upgrade_pickled_state(state, *, renamed=(), added=()):
+    """Bring the ``__dict__`` of a model pickled by boltz 0.1 up to date.
+
+    Parameters
+    ----------
+    state : dict
+        The unpickled ``__dict__`` (changed in place and returned).
+    renamed : iterable of (old, new)
+        Parameters renamed in 0.2: the old value moves to ``new`` and the
+        old name takes its ``"deprecated"`` default.
+    added : iterable of (name, default)
+        Parameters new in 0.2, set to their default when missing.
+    """
+    for old, new in renamed:
+        if new not in state and old in state:
+            state[new] = state[old]
+            state[old] = "deprecated"
+    for name, default in added:
+        state.setdefault(name, default)
+    return state
 
 
 class EnergyModel:

@@ -68,6 +68,8 @@ def test_every_public_estimator_is_checked():
 @pytest.mark.filterwarnings("ignore:.*expects values in \\[0, 1\\]:UserWarning")
 @pytest.mark.filterwarnings("ignore:.*expects standardised features:UserWarning")
 @pytest.mark.filterwarnings("ignore::boltz.hopfield.CapacityWarning")
+# the checks seed every estimator that has random_state, the deprecated one too
+@pytest.mark.filterwarnings("ignore:ModernHopfieldNetwork.*random_state:FutureWarning")
 @parametrize_with_checks(
     list(_public_estimators()), expected_failed_checks=_expected_failed_checks
 )

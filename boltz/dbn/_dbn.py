@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..base import renamed_parameter
+from ..base import renamed_parameter, upgrade_pickled_state
 from ..rbm import BernoulliRBM, GaussianBernoulliRBM
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -296,6 +296,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.output_layer = output_layer
         self.method = method
+
+    def __setstate__(self, state):
+        # models pickled by boltz 0.1 had method=
+        super().__setstate__(upgrade_pickled_state(
+            state, renamed=[("method", "negative_phase")]))
 
     @property
     def _n_features_out(self):
@@ -683,6 +688,11 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.n_jobs = n_jobs
         self.method = method
+
+    def __setstate__(self, state):
+        # models pickled by boltz 0.1 had method=
+        super().__setstate__(upgrade_pickled_state(
+            state, renamed=[("method", "negative_phase")]))
 
     def _accept_sparse(self):
         return "csr" if self.visible == "bernoulli" else False

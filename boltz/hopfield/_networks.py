@@ -36,7 +36,7 @@ from .._kernels._hopfield import (
     sync_recall,
 )
 from .._kernels._random import Streams, entropy_from
-from ..base import check_finite_parameters, progress_line
+from ..base import check_finite_parameters, progress_line, upgrade_pickled_state
 from ..utils._threads import blas_threads, effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -84,6 +84,10 @@ def _print_recall_progress(name, n_changed, n_sweeps, elapsed):
 
 class _HopfieldEnergyMixin:
     """``free_energy``: the protocol's name for a Hopfield network's energy."""
+
+    def __setstate__(self, state):
+        # networks pickled by boltz 0.1 had no verbose=
+        super().__setstate__(upgrade_pickled_state(state, added=[("verbose", 0)]))
 
     def free_energy(self, X):
         """Free energy of each state, which for a Hopfield network is its energy.

@@ -19,7 +19,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._kernels._random import Streams, entropy_from
 from .._kernels._rbm import rbm_epoch
-from ..base import EnergyModel, check_finite_parameters, progress_line, renamed_parameter
+from ..base import (
+    EnergyModel,
+    check_finite_parameters,
+    progress_line,
+    renamed_parameter,
+    upgrade_pickled_state,
+)
 from ..utils._batching import even_batch_starts
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
@@ -113,6 +119,11 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     @property
     def _n_features_out(self):
         return self.components_.shape[0]
+
+    def __setstate__(self, state):
+        # models pickled by boltz 0.1 had method= and no hidden=
+        super().__setstate__(upgrade_pickled_state(
+            state, renamed=[("method", "negative_phase")], added=[("hidden", "bernoulli")]))
 
     # -- unit types ------------------------------------------------------------------
     def _visible_params(self):
