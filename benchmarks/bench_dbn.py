@@ -44,7 +44,7 @@ def time_layers(X):
     for i, (size, seed) in enumerate(zip(LAYERS, seeds)):
         t = time.perf_counter()
         rbm = BernoulliRBM(size, learning_rate=0.1, batch_size=BATCH_SIZE, n_iter=1,
-                           method="cd", random_state=int(seed)).fit(H)
+                           negative_phase="cd", random_state=int(seed)).fit(H)
         if i + 1 < len(LAYERS):
             H = rbm.transform(H)
         times.append(time.perf_counter() - t)
@@ -53,7 +53,7 @@ def time_layers(X):
 
 def time_dbn(X):
     t = time.perf_counter()
-    DBN(LAYERS, learning_rate=0.1, batch_size=BATCH_SIZE, n_iter=1, method="cd",
+    DBN(LAYERS, learning_rate=0.1, batch_size=BATCH_SIZE, n_iter=1, negative_phase="cd",
         random_state=0).fit(X)
     return time.perf_counter() - t
 

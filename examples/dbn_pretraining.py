@@ -71,7 +71,7 @@ def digits_part(quick):
     # output_layer="all": every layer's features side by side (the top layer
     # alone loses part of what a linear classifier needs on these 64 pixels)
     for sizes, output in (((256,), -1), ((100, 100), -1), ((100, 100), "all")):
-        dbn = DBN(sizes, method="cd", learning_rate=0.02, momentum=0.9,
+        dbn = DBN(sizes, negative_phase="cd", learning_rate=0.02, momentum=0.9,
                   n_iter=20 if quick else 50, random_state=0, output_layer=output,
                   verbose=1 if output == "all" else 0)
         pipe = Pipeline([("dbn", dbn),
@@ -98,7 +98,7 @@ def fashion_part(quick):
     lr, t = timed(lambda: LogisticRegression(max_iter=1000).fit(Xtr, ytr))
     record(label, "raw LR", lr.score(Xte, yte), t)
 
-    pretrain = dict(learning_rate=0.05, batch_size=20, method="cd",
+    pretrain = dict(learning_rate=0.05, batch_size=20, negative_phase="cd",
                     n_iter=2 if quick else 5)
     sizes = (500, 500)
     dbn = DBN(sizes, random_state=0, verbose=1, **pretrain)
@@ -155,7 +155,8 @@ def save_pictures(dbn, side, out_dir):
     plt.close(fig)
     print(f"saved {path}", flush=True)
 
-    S, t = timed(lambda: dbn.sample(64, n_gibbs_steps=1000, random_state=0))
+    S, t = timed(lambda: dbn.sample(64, n_steps=1000, random_state=0,
+                                    return_means=True))
     fig, axes = plt.subplots(8, 8, figsize=(6, 6))
     for s, ax in zip(S, axes.ravel()):
         ax.imshow(s.reshape(side, side), cmap="gray_r", vmin=0, vmax=1)
