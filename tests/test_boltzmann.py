@@ -496,3 +496,261 @@ def test_failed_calls_leave_a_fitted_model_unchanged():
         bm.sample(0)
     with pytest.raises(ValueError, match="NaN|infinity"):
         bm.free_energy(np.full((2, 4), np.nan))
+
+
+# -- the protocol --------------------------------------------------------------------------------
+@pytest.mark.parametrize("coupled_hidden", [True, False])
+def test_exact_log_partition_against_brute_force(coupled_hidden):
+    """log Z of a tiny machine with hidden units: every route against 2**n states."""
+    rng = np.random.RandomState(20)
+    nv, nh = 4, 3
+    n = nv + nh
+    mask = ~np.eye(n, dtype=bool)
+    if not coupled_hidden:
+        mask[nv:, nv:] = False  # hidden units summed in closed form
+    W, b = random_model(rng, n, scale=0.8, mask=mask)
+    bm = model_with(W, b, nv, mask=mask)
+    # brute force: every joint state, its energy written out term by term
+    brute = []
+    for k in range(1 << n):
+        s = np.array([(k >> i) & 1 for i in range(n)], dtype=float)
+        e = -sum(W[i, j] * s[i] * s[j] for i in range(n) for j in range(i + 1, n))
+        e -= float(b @ s)
+        brute.append(-e)
+    log_z = logsumexp(brute)
+    for value in (bm.log_partition(), bm.log_partition(method="exact"),
+                  bm.log_partition("auto", n_jobs=1),
+                  log_partition_boltzmann(W, b, nv)):
+        assert value == pytest.approx(log_z, rel=1e-12)
+    # log p(v) sums to one over the visible states; score is its mean
+    V = all_states(nv)
+    np.testing.assert_allclose(np.exp(bm.score_samples(V)).sum(), 1.0, rtol=1e-12)
+    assert bm.score(V) == pytest.approx(np.mean(bm.score_samples(V)), rel=1e-14)
+    np.testing.assert_allclose(bm.log_likelihood(V, log_z=log_z),
+                               bm.score_samples(V), rtol=1e-12)
+    # summing the visible states alone (hidden units left at 0) is detectably wrong
+    visible_only = logsumexp(np.array(brute)[: 1 << nv])
+    assert abs(bm.log_partition() - visible_only) > 0.1
+
+
+def test_log_partition_ais_is_refused_with_the_alternative():
+    bm = model_with(*random_model(np.random.RandomState(21), 5), 3)
+    with pytest.raises(ValueError, match=r"RBMs.*method='exact'.*30 units"):
+        bm.log_partition(method="ais")
+    with pytest.raises(ValueError, match="'auto', 'exact' or 'ais'"):
+        bm.log_partition(method="bogus")
+    with pytest.raises(TypeError, match="n_jobs"):
+        bm.log_partition(n_jobz=2)
+
+
+def reference_pseudo_likelihood(W, b, nv, V):
+    """sum_i log p(v_i | v_-i) from the brute-force visible marginal."""
+    S, p = exact_distribution(W, b)
+    p_v = np.bincount(state_index(S[:, :nv]), weights=p, minlength=1 << nv)
+    out = []
+    for v in V:
+        total = 0.0
+        for i in range(nv):
+            on, off = v.copy(), v.copy()
+            on[i], off[i] = 1, 0
+            p_on = p_v[state_index(on[None])[0]]
+            p_off = p_v[state_index(off[None])[0]]
+            total += np.log((p_on if v[i] else p_off) / (p_on + p_off))
+        out.append(total)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("nh,coupled_hidden", [(0, False), (2, True), (2, False)])
+def test_pseudo_likelihood_matches_numpy_reference(nh, coupled_hidden):
+    rng = np.random.RandomState(22)
+    nv = 5
+    mask = ~np.eye(nv + nh, dtype=bool)
+    if not coupled_hidden:
+        mask[nv:, nv:] = False
+    W, b = random_model(rng, nv + nh, mask=mask)
+    bm = model_with(W, b, nv, mask=mask)
+    V = all_states(nv)
+    pl = bm.pseudo_likelihood(V)
+    np.testing.assert_allclose(pl, reference_pseudo_likelihood(W, b, nv, V),
+                               rtol=1e-10)
+    np.testing.assert_array_equal(bm.pseudo_likelihood(V), pl)  # deterministic
+    assert pl.shape == (1 << nv,) and np.all(pl < 0)
+    if nh == 0:
+        # the objective L-BFGS maximises is the mean of these values
+        pairs = _objectives.pair_indices(mask)
+        theta = _objectives.pack(W, b, pairs)
+        w = np.full(len(V), 1.0 / len(V))
+        obj, _ = _objectives.pseudo_likelihood_objective(V, w, pairs, nv, 0.0)(theta)
+        assert -obj == pytest.approx(pl.mean(), rel=1e-12)
+
+
+def test_sample_signature_shape_and_dtype():
+    params = inspect.signature(BoltzmannMachine.sample).parameters
+    assert list(params) == ["self", "n_samples", "n_steps", "sampler", "random_state",
+                            "sampler_options"]
+    assert params["n_samples"].default == 1
+    assert params["n_steps"].default == 1000
+    assert params["n_steps"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["sampler"].default == "gibbs"
+    bm = model_with(*random_model(np.random.RandomState(23), 6), 4)
+    one = bm.sample(n_steps=3)
+    assert one.shape == (1, 4) and one.dtype == np.float64
+    S = bm.sample(7, n_steps=3, random_state=0)
+    assert S.shape == (7, 4) and S.dtype == np.float64
+    assert set(np.unique(S)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(S, bm.sample(7, n_steps=3, random_state=0))
+    with pytest.raises(ValueError, match="no sampler 'metropolis'"):
+        bm.sample(2, sampler="metropolis")
+    with pytest.raises(TypeError, match="unexpected option"):
+        bm.sample(2, n_chainz=3)
+    with pytest.raises(ValueError, match="n_steps"):
+        bm.sample(2, n_steps=-1)
+
+
+# -- old spellings ---------------------------------------------------------------------------------
+def _same_fit(a, b):
+    np.testing.assert_array_equal(a.weights_, b.weights_)
+    np.testing.assert_array_equal(a.biases_, b.biases_)
+    np.testing.assert_array_equal(a.chains_, b.chains_)
+
+
+@pytest.mark.parametrize("method,new", [
+    ("pcd", {}),
+    ("mean_field", {"positive_phase": "mean_field"}),
+    ("exact", {"positive_phase": "exact", "negative_phase": "exact"}),
+    ("pseudolikelihood", {"objective": "pseudolikelihood"}),
+])
+def test_old_method_spelling_warns_and_fits_the_same(method, new):
+    rng = np.random.RandomState(24)
+    X = (rng.rand(80, 5) < 0.4).astype(np.float64)
+    n_hidden = 0 if method == "pseudolikelihood" else 2
+    common = dict(n_hidden=n_hidden, n_iter=3, batch_size=20, n_chains=10,
+                  random_state=0)
+    with pytest.warns(FutureWarning, match="'method' was renamed"):
+        old = BoltzmannMachine(method=method, **common).fit(X)
+    _same_fit(old, BoltzmannMachine(**new, **common).fit(X))
+    # it takes precedence over the new parameters
+    with pytest.warns(FutureWarning):
+        over = BoltzmannMachine(method=method, objective="likelihood",
+                                positive_phase="sampling", negative_phase="pcd",
+                                **common).fit(X)
+    _same_fit(over, old)
+    with pytest.warns(FutureWarning, match="'method' was renamed"):
+        old.partial_fit(X)
+
+
+def test_old_n_sweeps_spellings_warn_and_give_the_same_results():
+    rng = np.random.RandomState(25)
+    X = (rng.rand(80, 5) < 0.4).astype(np.float64)
+    common = dict(n_hidden=2, n_iter=2, batch_size=20, n_chains=10, random_state=0)
+    with pytest.warns(FutureWarning, match="'n_sweeps' was renamed 'n_gibbs_steps'"):
+        old = BoltzmannMachine(n_sweeps=3, **common).fit(X)
+    new = BoltzmannMachine(n_gibbs_steps=3, **common).fit(X)
+    _same_fit(old, new)
+    assert not np.array_equal(BoltzmannMachine(**common).fit(X).chains_, new.chains_)
+    with pytest.warns(FutureWarning, match="'n_sweeps' was renamed 'n_steps'"):
+        S_old = new.sample(20, n_sweeps=4, random_state=1)
+    np.testing.assert_array_equal(S_old, new.sample(20, n_steps=4, random_state=1))
+    # the hidden "deprecated" default is not an accepted value for anything else
+    with pytest.raises(ValueError, match="n_sweeps"):
+        BoltzmannMachine(n_sweeps=0).fit(X)
+    with pytest.raises(ValueError, match="'method' parameter"):
+        BoltzmannMachine(method="cd").fit(X)
+
+
+def test_unsupported_phase_combinations_are_rejected():
+    X = (np.random.RandomState(26).rand(30, 4) < 0.5).astype(np.float64)
+    for positive in ("sampling", "mean_field"):
+        with pytest.raises(ValueError, match='needs positive_phase="exact"'):
+            BoltzmannMachine(n_hidden=1, positive_phase=positive,
+                             negative_phase="exact").fit(X)
+    # an exact positive phase enumerates coupled hidden units: capped
+    with pytest.raises(ValueError, match=r"hidden layer.*limit is 20 units"):
+        BoltzmannMachine(n_hidden=21, positive_phase="exact").fit(X)
+    mask = ~np.eye(25, dtype=bool)
+    mask[4:, 4:] = False  # no hidden-hidden pairs: the posterior has a closed form
+    bm = BoltzmannMachine(n_hidden=21, positive_phase="exact", connectivity=mask,
+                          n_iter=1, batch_size=10, n_chains=5).fit(X)
+    np.testing.assert_allclose(bm.transform(X), expit(
+        X @ bm.weights_[:4, 4:] + bm.biases_[4:]), rtol=1e-12)
+    # pseudo-likelihood ignores the phases
+    a = BoltzmannMachine(objective="pseudolikelihood", n_iter=5, random_state=0).fit(X)
+    b = BoltzmannMachine(objective="pseudolikelihood", positive_phase="mean_field",
+                         negative_phase="exact", n_iter=5, random_state=0).fit(X)
+    _same_fit(a, b)
+
+
+# -- random_state, divergence, pickles ---------------------------------------------------------------
+def test_random_state_seeds_the_whole_fit():
+    X = (np.random.RandomState(27).rand(60, 5) < 0.5).astype(np.float64)
+    common = dict(n_hidden=2, n_iter=2, batch_size=20, n_chains=10)
+    _same_fit(BoltzmannMachine(random_state=3, **common).fit(X),
+              BoltzmannMachine(random_state=3, **common).fit(X))
+    a = BoltzmannMachine(random_state=None, **common).fit(X)
+    b = BoltzmannMachine(random_state=None, **common).fit(X)
+    assert not np.array_equal(a.weights_, b.weights_)
+    # partial_fit continues from the streams made at its first call
+    p, q = (BoltzmannMachine(random_state=3, **common) for _ in range(2))
+    for _ in range(3):
+        p.partial_fit(X)
+        q.partial_fit(X)
+    _same_fit(p, q)
+
+
+def _arrays(bm):
+    return {k: v.copy() for k, v in bm.__dict__.items() if isinstance(v, np.ndarray)}
+
+
+@pytest.mark.parametrize("params", [
+    {"n_hidden": 2},
+    {"n_hidden": 2, "positive_phase": "mean_field"},
+    {"objective": "pseudolikelihood"},
+])
+def test_divergence_raises_and_leaves_the_model_unchanged(params):
+    rng = np.random.RandomState(28)
+    X = (rng.rand(60, 5) < 0.5).astype(np.float64)
+    common = dict(n_iter=2, batch_size=10, n_chains=10, random_state=0, **params)
+    bm = BoltzmannMachine(**common)
+    bm.partial_fit(X)
+    bm.fit(X)
+    before, keys = _arrays(bm), set(bm.__dict__)
+    calls = bm._n_calls
+    bm.set_params(learning_rate=1e300, weight_decay=1.0)
+    with np.errstate(all="ignore"):
+        if "objective" not in params:  # (pseudo-likelihood fits by L-BFGS)
+            with pytest.raises(DivergenceError,
+                               match=r"weights_ became NaN.*in iteration 1"):
+                bm.fit(X)
+        with pytest.raises(DivergenceError, match="lower learning_rate"):
+            bm.partial_fit(X)
+    assert set(bm.__dict__) == keys and bm._n_calls == calls
+    for k, v in before.items():
+        np.testing.assert_array_equal(getattr(bm, k), v, err_msg=k)
+    # the model carries on exactly as if the failed calls never happened
+    bm.set_params(learning_rate=0.05, weight_decay=0.0)
+    twin = BoltzmannMachine(**common)
+    twin.partial_fit(X)
+    twin.fit(X)
+    bm.partial_fit(X)
+    twin.partial_fit(X)
+    _same_fit(bm, twin)
+    assert isinstance(DivergenceError("x"), ValueError)
+
+
+def test_models_pickled_before_the_rename_still_load():
+    X = (np.random.RandomState(29).rand(30, 4) < 0.5).astype(np.float64)
+    bm = BoltzmannMachine(n_hidden=1, n_iter=1, batch_size=10, n_chains=5,
+                          random_state=0).fit(X)
+    state = bm.__getstate__()
+    for name in ("objective", "positive_phase", "negative_phase", "n_gibbs_steps"):
+        del state[name]
+    state.update(method="exact", n_sweeps=2)  # what a boltz 0.1 model holds
+    old = BoltzmannMachine.__new__(BoltzmannMachine)
+    old.__setstate__(state)
+    old = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(old.score_samples(X), bm.score_samples(X))
+    with pytest.warns(FutureWarning) as record:
+        old.fit(X)
+    messages = " ".join(str(w.message) for w in record)
+    assert "'method' was renamed" in messages and "'n_sweeps' was renamed" in messages
+    assert old.get_params()["positive_phase"] == "sampling"
