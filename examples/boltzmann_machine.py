@@ -3,19 +3,22 @@
 Part 1 - inverse Ising.  A fully visible Boltzmann machine over 0/1 units
 is an Ising model.  We draw random couplings (standard deviation 0.5) for 12
 units, draw 20,000 exact samples by enumerating all 4,096 states, and
-recover the couplings and biases from the samples with each learning method
-of :class:`boltz.BoltzmannMachine`:
+recover the couplings and biases from the samples with each training of
+:class:`boltz.BoltzmannMachine`:
 
-- "exact": maximum likelihood, exact gradients by enumeration (L-BFGS);
-- "pseudolikelihood": Besag's pseudo-likelihood (L-BFGS), no partition
-  function needed, consistent as the sample grows;
-- "pcd": persistent contrastive divergence (Gibbs chains in the kernel);
-- "mean_field": the same as "pcd" here (its mean-field step only concerns
-  hidden units).
+- "exact" (``positive_phase="exact", negative_phase="exact"``): maximum
+  likelihood, exact gradients by enumeration (L-BFGS);
+- "pseudolikelihood" (``objective="pseudolikelihood"``): Besag's
+  pseudo-likelihood (L-BFGS), no partition function needed, consistent as
+  the sample grows;
+- "pcd" (the default, ``positive_phase="sampling", negative_phase="pcd"``):
+  persistent contrastive divergence (Gibbs chains in the kernel);
+- "mean_field" (``positive_phase="mean_field"``): the same as "pcd" here
+  (its mean-field step only concerns hidden units).
 
 The script prints the RMSE of the recovered couplings and biases and the
 time each fit took, and (when matplotlib is installed) saves
-``boltzmann_couplings.png``: true against learned couplings per method.
+``boltzmann_couplings.png``: true against learned couplings per training.
 
 Part 2 - hidden units.  Data with structure that pairwise couplings cannot
 represent (noisy copies of two prototypes among uniformly random vectors:
@@ -25,9 +28,11 @@ shows what the hidden units add.  Exact learning gets the most out of them;
 "pcd" and "mean_field" (last two rows, 60 epochs) get part of the way from
 their small random start.
 
-Run:  python examples/boltzmann_machine.py
+Run:  python examples/boltzmann_machine.py          (``--quick``: fewer
+samples and iterations, to check that it runs)
 """
 
+import sys
 import time
 
 import numpy as np
@@ -36,8 +41,19 @@ from scipy.special import logsumexp
 from boltz import BoltzmannMachine
 
 SEED = 0
-N_UNITS = 12
-N_SAMPLES = 20000
+QUICK = "--quick" in sys.argv[1:]
+N_UNITS = 8 if QUICK else 12
+N_SAMPLES = 2000 if QUICK else 20000
+# L-BFGS iterations, and epochs of the stochastic trainings
+N_LBFGS, N_EPOCHS, N_EPOCHS_HIDDEN = (50, 5, 10) if QUICK else (500, 20, 60)
+
+EXACT = {"positive_phase": "exact", "negative_phase": "exact"}
+TRAININGS = {
+    "exact": EXACT,
+    "pseudolikelihood": {"objective": "pseudolikelihood"},
+    "pcd": {"positive_phase": "sampling", "negative_phase": "pcd"},
+    "mean_field": {"positive_phase": "mean_field", "negative_phase": "pcd"},
+}
 
 
 def all_states(n):
@@ -76,16 +92,16 @@ def inverse_ising():
     W, b = random_ising(rng, N_UNITS)
     X = exact_samples(rng, W, b, N_SAMPLES)
     iu = np.triu_indices(N_UNITS, 1)
+    stochastic = {"n_iter": N_EPOCHS, "learning_rate": 0.05, "batch_size": 100}
     methods = {
-        "exact": {"method": "exact", "n_iter": 500},
-        "pseudolikelihood": {"method": "pseudolikelihood", "n_iter": 500},
-        "pcd": {"method": "pcd", "n_iter": 20, "learning_rate": 0.05, "batch_size": 100},
-        "mean_field": {"method": "mean_field", "n_iter": 20, "learning_rate": 0.05,
-                           "batch_size": 100},
+        "exact": {**TRAININGS["exact"], "n_iter": N_LBFGS},
+        "pseudolikelihood": {**TRAININGS["pseudolikelihood"], "n_iter": N_LBFGS},
+        "pcd": {**TRAININGS["pcd"], **stochastic},
+        "mean_field": {**TRAININGS["mean_field"], **stochastic},
     }
     print(f"Inverse Ising: {N_UNITS} units, couplings std 0.5, "
           f"{N_SAMPLES} exact samples")
-    print(f"{'method':<18}{'RMSE(W)':>10}{'RMSE(b)':>10}{'time (s)':>10}")
+    print(f"{'training':<18}{'RMSE(W)':>10}{'RMSE(b)':>10}{'time (s)':>10}")
     learned = {}
     for name, params in methods.items():
         t0 = time.perf_counter()
@@ -100,23 +116,25 @@ def inverse_ising():
 
 def hidden_units():
     rng = np.random.RandomState(10)
-    X = prototype_mixture(rng, 3000)
-    train, test = X[:2000], X[2000:]
+    X = prototype_mixture(rng, 600 if QUICK else 3000)
+    n_train = len(X) * 2 // 3
+    train, test = X[:n_train], X[n_train:]
     print("\nHidden units on prototype-mixture data (10 visible units; exact "
           "learning unless named)")
-    print(f"{'n_hidden':<10}{'held-out log-likelihood':>26}{'time (s)':>10}")
+    print(f"{'n_hidden':<16}{'held-out log-likelihood':>26}{'time (s)':>10}")
     for n_hidden in (0, 1, 2, 3):
         t0 = time.perf_counter()
-        bm = BoltzmannMachine(n_hidden, method="exact", n_iter=200,
+        bm = BoltzmannMachine(n_hidden, **EXACT, n_iter=N_LBFGS // 2 if QUICK else 200,
                               random_state=SEED).fit(train)
         elapsed = time.perf_counter() - t0
-        print(f"{n_hidden:<10}{bm.score(test):>26.4f}{elapsed:>10.2f}")
-    for method in ("pcd", "mean_field"):
+        print(f"{n_hidden:<16}{bm.score(test):>26.4f}{elapsed:>10.2f}")
+    for name in ("pcd", "mean_field"):
         t0 = time.perf_counter()
-        bm = BoltzmannMachine(2, method=method, n_iter=60, batch_size=20,
-                              learning_rate=0.1, random_state=SEED).fit(train)
+        bm = BoltzmannMachine(2, **TRAININGS[name], n_iter=N_EPOCHS_HIDDEN,
+                              batch_size=20, learning_rate=0.1,
+                              random_state=SEED).fit(train)
         elapsed = time.perf_counter() - t0
-        print(f"{'2 (' + method + ')':<10}{bm.score(test):>26.4f}{elapsed:>10.2f}")
+        print(f"{'2 (' + name + ')':<16}{bm.score(test):>26.4f}{elapsed:>10.2f}")
 
 
 def plot(true, learned):

@@ -4,10 +4,17 @@ Exact answers come from enumerating every state of small models; the NumPy
 reference of the kernel lives here, never in the package.
 """
 
+import inspect
+import pickle
+import re
+
 import numpy as np
 import pytest
 from boltz._kernels._boltzmann import gibbs_sweeps
 from boltz._kernels._random import Streams
+from boltz.base import DivergenceError
+from boltz.boltzmann import _objectives
+from boltz.likelihood._exact import log_partition_boltzmann
 from scipy.special import expit, logsumexp
 
 from boltz import BernoulliRBM, BoltzmannMachine
@@ -52,8 +59,8 @@ def model_with(W, b, n_visible, mask=None):
     n = W.shape[0]
     X = np.zeros((2, n_visible))
     X[1] = 1
-    bm = BoltzmannMachine(n_hidden=n - n_visible, method="pcd", n_iter=0,
-                          connectivity=mask, n_chains=4).fit(X)
+    bm = BoltzmannMachine(n_hidden=n - n_visible, n_iter=0, connectivity=mask,
+                          n_chains=4).fit(X)
     bm.weights_ = W.copy()
     bm.biases_ = b.copy()
     return bm
@@ -139,7 +146,7 @@ def test_estimator_sample_matches_visible_marginal():
     bm = model_with(W, b, nv)
     S, p = exact_distribution(W, b)
     p_v = np.bincount(state_index(S[:, :nv]), weights=p, minlength=1 << nv)
-    X = bm.sample(30000, n_sweeps=20, random_state=0)
+    X = bm.sample(30000, n_steps=20, random_state=0)
     assert total_variation(p_v, X) < 0.03
     # score_samples is the exact log marginal
     V = all_states(nv)
@@ -160,13 +167,13 @@ def test_seeded_results_are_bit_identical_for_any_thread_count(n_jobs):
     X = (rng.rand(200, 8) < 0.5).astype(np.float64)
     fits = [
         BoltzmannMachine(n_hidden=3, n_iter=2, batch_size=50, n_chains=1000,
-                         n_sweeps=2, random_state=0, n_jobs=j).fit(X)
+                         n_gibbs_steps=2, random_state=0, n_jobs=j).fit(X)
         for j in (1, n_jobs)
     ]
     np.testing.assert_array_equal(fits[0].weights_, fits[1].weights_)
     np.testing.assert_array_equal(fits[0].chains_, fits[1].chains_)
-    np.testing.assert_array_equal(fits[0].sample(500, n_sweeps=5, random_state=1),
-                                  fits[1].sample(500, n_sweeps=5, random_state=1))
+    np.testing.assert_array_equal(fits[0].sample(500, n_steps=5, random_state=1),
+                                  fits[1].sample(500, n_steps=5, random_state=1))
 
 
 # -- exact quantities -------------------------------------------------------------------
@@ -218,17 +225,18 @@ def test_bipartite_mask_equals_bernoulli_rbm():
     np.testing.assert_allclose(bm.log_partition(), logsumexp(a), rtol=1e-12)
 
 
-@pytest.mark.parametrize("method,n_hidden", [("exact", 0), ("exact", 3),
-                                             ("pseudolikelihood", 0)])
-def test_objective_gradients_match_finite_differences(method, n_hidden):
+@pytest.mark.parametrize("objective,n_hidden", [("likelihood", 0), ("likelihood", 3),
+                                                ("pseudolikelihood", 0)])
+def test_objective_gradients_match_finite_differences(objective, n_hidden):
     rng = np.random.RandomState(8)
     X = (rng.rand(60, 5) < 0.5).astype(np.float64)
-    bm = BoltzmannMachine(n_hidden=n_hidden, method=method, n_iter=0,
-                          random_state=0).fit(X)
-    V, counts = np.unique(X, axis=0, return_counts=True)
-    w = counts / counts.sum()
-    f = (bm._exact_objective if method == "exact" else bm._pl_objective)(V, w)
-    theta = rng.normal(0, 0.5, bm._pack().shape)
+    n = 5 + n_hidden
+    V, w = _objectives.unique_rows(X)
+    pairs = _objectives.pair_indices(~np.eye(n, dtype=bool))
+    make = (_objectives.exact_objective if objective == "likelihood"
+            else _objectives.pseudo_likelihood_objective)
+    f = make(V, w, pairs, n, 0.1)
+    theta = rng.normal(0, 0.5, len(pairs[0]) + n)
     _, g = f(theta)
     eps = 1e-6
     num = np.array([(f(theta + eps * e)[0] - f(theta - eps * e)[0]) / (2 * eps)
@@ -238,11 +246,11 @@ def test_objective_gradients_match_finite_differences(method, n_hidden):
 
 def test_mean_field_marginals_are_a_fixed_point():
     rng = np.random.RandomState(9)
-    nv, nh = 5, 20
+    nv, nh = 5, 21
     W, b = random_model(rng, nv + nh, scale=0.3)
     bm = model_with(W, b, nv)
     V = (rng.rand(10, nv) < 0.5).astype(np.float64)
-    mu = bm.transform(V)  # 20 coupled hidden units: mean field
+    mu = bm.transform(V)  # 21 coupled hidden units (over the cap of 20): mean field
     fixed = expit(V @ W[:nv, nv:] + mu @ W[nv:, nv:] + b[nv:])
     np.testing.assert_allclose(mu, fixed, atol=1e-5)
 
@@ -268,15 +276,19 @@ def rmse(model, W, b):
             np.sqrt(np.mean((model.biases_ - b) ** 2)))
 
 
-@pytest.mark.parametrize("method,params,w_tol,b_tol", [
-    ("exact", {"n_iter": 500}, 0.06, 0.1),
-    ("pseudolikelihood", {"n_iter": 500}, 0.06, 0.1),
-    ("pcd", {"n_iter": 20, "learning_rate": 0.05, "batch_size": 100, "n_chains": 100},
+EXACT = {"positive_phase": "exact", "negative_phase": "exact"}
+PL = {"objective": "pseudolikelihood"}
+
+
+@pytest.mark.parametrize("params,w_tol,b_tol", [
+    ({**EXACT, "n_iter": 500}, 0.06, 0.1),
+    ({**PL, "n_iter": 500}, 0.06, 0.1),
+    ({"n_iter": 20, "learning_rate": 0.05, "batch_size": 100, "n_chains": 100},
      0.12, 0.2),
 ])
-def test_inverse_ising_recovers_couplings(ising_data, method, params, w_tol, b_tol):
+def test_inverse_ising_recovers_couplings(ising_data, params, w_tol, b_tol):
     W, b, X = ising_data
-    bm = BoltzmannMachine(method=method, random_state=0, **params).fit(X)
+    bm = BoltzmannMachine(random_state=0, **params).fit(X)
     w_err, b_err = rmse(bm, W, b)
     assert w_err <= w_tol and b_err <= b_tol, (w_err, b_err)
     # the estimate is informative: far better than no couplings at all
@@ -287,7 +299,7 @@ def test_inverse_ising_recovers_couplings(ising_data, method, params, w_tol, b_t
 
 def test_centring_speeds_up_fully_visible_pcd(ising_data):
     W, b, X = ising_data
-    params = {"method": "pcd", "n_iter": 5, "learning_rate": 0.05, "random_state": 0}
+    params = {"n_iter": 5, "learning_rate": 0.05, "random_state": 0}
     centred = BoltzmannMachine(centering=True, **params).fit(X)
     plain = BoltzmannMachine(centering=False, **params).fit(X)
     assert rmse(centred, W, b)[1] < 0.5 * rmse(plain, W, b)[1]
@@ -297,8 +309,8 @@ def test_centring_speeds_up_fully_visible_pcd(ising_data):
 
 def test_exact_and_pseudolikelihood_agree_with_many_samples(ising_data):
     _, _, X = ising_data
-    ex = BoltzmannMachine(method="exact", n_iter=500).fit(X)
-    pl = BoltzmannMachine(method="pseudolikelihood", n_iter=500).fit(X)
+    ex = BoltzmannMachine(**EXACT, n_iter=500).fit(X)
+    pl = BoltzmannMachine(**PL, n_iter=500).fit(X)
     assert ex.score(X) >= pl.score(X) - 1e-6  # exact is the MLE
     np.testing.assert_allclose(ex.weights_, pl.weights_, atol=0.05)
 
@@ -323,29 +335,32 @@ def test_hidden_units_raise_held_out_log_likelihood():
     rng = np.random.RandomState(10)
     X = prototype_mixture(rng, 3000)
     train, test = X[:2000], X[2000:]
-    visible = BoltzmannMachine(method="exact", n_iter=200, random_state=0).fit(train)
-    hidden = BoltzmannMachine(n_hidden=2, method="exact", n_iter=200,
+    visible = BoltzmannMachine(**EXACT, n_iter=200, random_state=0).fit(train)
+    hidden = BoltzmannMachine(n_hidden=2, **EXACT, n_iter=200,
                               random_state=0).fit(train)
     gain = hidden.score(test) - visible.score(test)
     assert gain > 0.1, gain  # about 0.2 nats per sample
-    # the stochastic gradients (hidden units by Gibbs sweeps or mean field,
-    # model statistics from persistent chains) are stationary at the exact
-    # maximum-likelihood fit: started there, they stay near its likelihood
-    # (a sign error or a wrong clamped phase would walk away from it)
-    for method in ("pcd", "mean_field"):
-        bm = BoltzmannMachine(n_hidden=2, method=method, n_iter=0, batch_size=50,
-                              random_state=0).fit(train)
+    # the stochastic gradients (hidden units by Gibbs sweeps, mean field or
+    # their exact posterior, model statistics from persistent chains) are
+    # stationary at the exact maximum-likelihood fit: started there, they
+    # stay near its likelihood (a sign error or a wrong clamped phase would
+    # walk away from it)
+    for phase in ("sampling", "mean_field", "exact"):
+        bm = BoltzmannMachine(n_hidden=2, positive_phase=phase, n_iter=0,
+                              batch_size=50, random_state=0).fit(train)
         bm.weights_, bm.biases_ = hidden.weights_.copy(), hidden.biases_.copy()
         for _ in range(5):
             bm.partial_fit(train)
-        assert abs(bm.score(test) - hidden.score(test)) < 0.03, method
-        assert np.abs(bm.weights_ - hidden.weights_).max() < 0.5, method
+        assert abs(bm.score(test) - hidden.score(test)) < 0.03, phase
+        assert np.abs(bm.weights_ - hidden.weights_).max() < 0.5, phase
+        if phase == "exact":
+            continue
         # and from a random start they find some of the hidden structure
         # (about +0.07 nats after 30 epochs)
-        bm = BoltzmannMachine(n_hidden=3 if method == "pcd" else 2, method=method,
-                              n_iter=30, batch_size=20, learning_rate=0.1,
-                              random_state=0).fit(train)
-        assert bm.score(test) > visible.score(test) + 0.02, method
+        bm = BoltzmannMachine(n_hidden=3 if phase == "sampling" else 2,
+                              positive_phase=phase, n_iter=30, batch_size=20,
+                              learning_rate=0.1, random_state=0).fit(train)
+        assert bm.score(test) > visible.score(test) + 0.02, phase
 
 
 def test_partial_fit_improves_likelihood_and_keeps_chains():
@@ -363,11 +378,24 @@ def test_partial_fit_improves_likelihood_and_keeps_chains():
 
 def test_verbose_prints_iterations(capsys):
     X = (np.random.RandomState(12).rand(50, 4) < 0.5).astype(np.float64)
-    BoltzmannMachine(method="exact", n_iter=3, verbose=1).fit(X)
-    BoltzmannMachine(n_iter=2, verbose=1, batch_size=10).fit(X)
-    out = capsys.readouterr().out
-    assert "[BoltzmannMachine] Iteration 1, log-likelihood" in out
-    assert "[BoltzmannMachine] Iteration 2, log-likelihood" in out
+    line = r"\[BoltzmannMachine\] Iteration {}, {} = -?\d+\.\d\d, time = \d+\.\d\ds$"
+    BoltzmannMachine(**EXACT, n_iter=3, verbose=1).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert re.match(line.format(1, "log-likelihood"), out[0]), out
+    BoltzmannMachine(**PL, n_iter=3, verbose=1).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert re.match(line.format(1, "pseudo-likelihood"), out[0]), out
+    bm = BoltzmannMachine(n_iter=2, verbose=1, batch_size=10).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2
+    assert re.match(line.format(2, "log-likelihood"), out[1]), out
+    # the printed statistic is the exact mean log-likelihood
+    assert float(out[1].split("= ")[1].split(",")[0]) == pytest.approx(
+        bm.score(X), abs=0.006)
+    # too large to enumerate: the mean free energy
+    Xw = (np.random.RandomState(12).rand(50, 21) < 0.5).astype(np.float64)
+    BoltzmannMachine(n_iter=1, verbose=1, batch_size=10, n_chains=5).fit(Xw)
+    assert re.match(line.format(1, "mean free energy"), capsys.readouterr().out)
 
 
 # -- bad input --------------------------------------------------------------------------------
@@ -383,15 +411,31 @@ def test_non_binary_data_is_rejected_with_a_fix():
 
 def test_too_many_units_for_exact():
     X = np.zeros((5, 18))
-    with pytest.raises(ValueError, match="at most 20 units"):
-        BoltzmannMachine(n_hidden=3, method="exact").fit(X)
-    # 25 units with coupled hidden units: no exact partition function
-    bm = BoltzmannMachine(n_hidden=7, n_iter=1, batch_size=5, n_chains=2,
+    with pytest.raises(ValueError, match="limit is 20 units"):
+        BoltzmannMachine(n_hidden=3, **EXACT).fit(X)
+    # 21 units with coupled hidden units: log Z enumerates all of them, over
+    # the cap of method="auto" (so score_samples cannot) but not of "exact"
+    bm = BoltzmannMachine(n_hidden=3, n_iter=1, batch_size=5, n_chains=2,
                           random_state=0).fit(X)
     with pytest.raises(ValueError, match="free_energy differences"):
         bm.score_samples(X)
-    with pytest.raises(ValueError, match="at most 24 units"):
+    with pytest.raises(ValueError, match=r"limit is 20 units.*method='exact'"):
         bm.log_partition()
+    log_z = bm.log_partition(method="exact")
+    assert np.isfinite(log_z)
+    # the cached exact log Z now serves score_samples
+    np.testing.assert_allclose(bm.score_samples(X), -bm.free_energy(X) - log_z)
+    # 31 units: beyond the cap of "exact" as well
+    big = BoltzmannMachine(n_hidden=13, n_iter=1, batch_size=5, n_chains=2,
+                           random_state=0).fit(X)
+    with pytest.raises(ValueError, match="limit is 30 units"):
+        big.log_partition(method="exact")
+    # without hidden-hidden couplings only the 18 visible units are enumerated
+    mask = ~np.eye(31, dtype=bool)
+    mask[18:, 18:] = False
+    sparse = BoltzmannMachine(n_hidden=13, connectivity=mask, n_iter=1, batch_size=5,
+                              n_chains=2, random_state=0).fit(X)
+    assert np.isfinite(sparse.score(X))
 
 
 def test_connectivity_must_be_a_symmetric_mask_with_empty_diagonal():
@@ -411,15 +455,14 @@ def test_connectivity_must_be_a_symmetric_mask_with_empty_diagonal():
     # a 0/1 integer mask is accepted and pairs outside it stay uncoupled
     sparse = np.zeros((4, 4), dtype=int)
     sparse[0, 3] = sparse[3, 0] = sparse[1, 2] = sparse[2, 1] = 1
-    bm = BoltzmannMachine(n_hidden=1, connectivity=sparse, method="exact",
-                          n_iter=20).fit(X)
+    bm = BoltzmannMachine(n_hidden=1, connectivity=sparse, **EXACT, n_iter=20).fit(X)
     assert np.count_nonzero(bm.weights_) <= 4
 
 
 def test_hidden_units_with_pseudolikelihood_are_rejected():
     X = np.array([[0.0, 1.0], [1.0, 0.0]])
     with pytest.raises(ValueError, match="n_hidden=0"):
-        BoltzmannMachine(n_hidden=2, method="pseudolikelihood").fit(X)
+        BoltzmannMachine(n_hidden=2, objective="pseudolikelihood").fit(X)
 
 
 def test_energy_needs_full_binary_states():
@@ -441,10 +484,10 @@ def test_failed_calls_leave_a_fitted_model_unchanged():
     bad[0, 0] = 0.5
     for call in (lambda: bm.fit(bad), lambda: bm.partial_fit(bad),
                  lambda: bm.partial_fit(X[:, :3]),
-                 lambda: bm.set_params(method="pseudolikelihood").fit(X)):
+                 lambda: bm.set_params(objective="pseudolikelihood").fit(X)):
         with pytest.raises(ValueError):
             call()
-    bm.set_params(method="pcd")
+    bm.set_params(objective="likelihood")
     assert set(bm.__dict__) == set(before)
     for k, v in before.items():
         if isinstance(v, np.ndarray):
@@ -453,3 +496,261 @@ def test_failed_calls_leave_a_fitted_model_unchanged():
         bm.sample(0)
     with pytest.raises(ValueError, match="NaN|infinity"):
         bm.free_energy(np.full((2, 4), np.nan))
+
+
+# -- the protocol --------------------------------------------------------------------------------
+@pytest.mark.parametrize("coupled_hidden", [True, False])
+def test_exact_log_partition_against_brute_force(coupled_hidden):
+    """log Z of a tiny machine with hidden units: every route against 2**n states."""
+    rng = np.random.RandomState(20)
+    nv, nh = 4, 3
+    n = nv + nh
+    mask = ~np.eye(n, dtype=bool)
+    if not coupled_hidden:
+        mask[nv:, nv:] = False  # hidden units summed in closed form
+    W, b = random_model(rng, n, scale=0.8, mask=mask)
+    bm = model_with(W, b, nv, mask=mask)
+    # brute force: every joint state, its energy written out term by term
+    brute = []
+    for k in range(1 << n):
+        s = np.array([(k >> i) & 1 for i in range(n)], dtype=float)
+        e = -sum(W[i, j] * s[i] * s[j] for i in range(n) for j in range(i + 1, n))
+        e -= float(b @ s)
+        brute.append(-e)
+    log_z = logsumexp(brute)
+    for value in (bm.log_partition(), bm.log_partition(method="exact"),
+                  bm.log_partition("auto", n_jobs=1),
+                  log_partition_boltzmann(W, b, nv)):
+        assert value == pytest.approx(log_z, rel=1e-12)
+    # log p(v) sums to one over the visible states; score is its mean
+    V = all_states(nv)
+    np.testing.assert_allclose(np.exp(bm.score_samples(V)).sum(), 1.0, rtol=1e-12)
+    assert bm.score(V) == pytest.approx(np.mean(bm.score_samples(V)), rel=1e-14)
+    np.testing.assert_allclose(bm.log_likelihood(V, log_z=log_z),
+                               bm.score_samples(V), rtol=1e-12)
+    # summing the visible states alone (hidden units left at 0) is detectably wrong
+    visible_only = logsumexp(np.array(brute)[: 1 << nv])
+    assert abs(bm.log_partition() - visible_only) > 0.1
+
+
+def test_log_partition_ais_is_refused_with_the_alternative():
+    bm = model_with(*random_model(np.random.RandomState(21), 5), 3)
+    with pytest.raises(ValueError, match=r"RBMs.*method='exact'.*30 units"):
+        bm.log_partition(method="ais")
+    with pytest.raises(ValueError, match="'auto', 'exact' or 'ais'"):
+        bm.log_partition(method="bogus")
+    with pytest.raises(TypeError, match="n_jobs"):
+        bm.log_partition(n_jobz=2)
+
+
+def reference_pseudo_likelihood(W, b, nv, V):
+    """sum_i log p(v_i | v_-i) from the brute-force visible marginal."""
+    S, p = exact_distribution(W, b)
+    p_v = np.bincount(state_index(S[:, :nv]), weights=p, minlength=1 << nv)
+    out = []
+    for v in V:
+        total = 0.0
+        for i in range(nv):
+            on, off = v.copy(), v.copy()
+            on[i], off[i] = 1, 0
+            p_on = p_v[state_index(on[None])[0]]
+            p_off = p_v[state_index(off[None])[0]]
+            total += np.log((p_on if v[i] else p_off) / (p_on + p_off))
+        out.append(total)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("nh,coupled_hidden", [(0, False), (2, True), (2, False)])
+def test_pseudo_likelihood_matches_numpy_reference(nh, coupled_hidden):
+    rng = np.random.RandomState(22)
+    nv = 5
+    mask = ~np.eye(nv + nh, dtype=bool)
+    if not coupled_hidden:
+        mask[nv:, nv:] = False
+    W, b = random_model(rng, nv + nh, mask=mask)
+    bm = model_with(W, b, nv, mask=mask)
+    V = all_states(nv)
+    pl = bm.pseudo_likelihood(V)
+    np.testing.assert_allclose(pl, reference_pseudo_likelihood(W, b, nv, V),
+                               rtol=1e-10)
+    np.testing.assert_array_equal(bm.pseudo_likelihood(V), pl)  # deterministic
+    assert pl.shape == (1 << nv,) and np.all(pl < 0)
+    if nh == 0:
+        # the objective L-BFGS maximises is the mean of these values
+        pairs = _objectives.pair_indices(mask)
+        theta = _objectives.pack(W, b, pairs)
+        w = np.full(len(V), 1.0 / len(V))
+        obj, _ = _objectives.pseudo_likelihood_objective(V, w, pairs, nv, 0.0)(theta)
+        assert -obj == pytest.approx(pl.mean(), rel=1e-12)
+
+
+def test_sample_signature_shape_and_dtype():
+    params = inspect.signature(BoltzmannMachine.sample).parameters
+    assert list(params) == ["self", "n_samples", "n_steps", "sampler", "random_state",
+                            "sampler_options"]
+    assert params["n_samples"].default == 1
+    assert params["n_steps"].default == 1000
+    assert params["n_steps"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["sampler"].default == "gibbs"
+    bm = model_with(*random_model(np.random.RandomState(23), 6), 4)
+    one = bm.sample(n_steps=3)
+    assert one.shape == (1, 4) and one.dtype == np.float64
+    S = bm.sample(7, n_steps=3, random_state=0)
+    assert S.shape == (7, 4) and S.dtype == np.float64
+    assert set(np.unique(S)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(S, bm.sample(7, n_steps=3, random_state=0))
+    with pytest.raises(ValueError, match="no sampler 'metropolis'"):
+        bm.sample(2, sampler="metropolis")
+    with pytest.raises(TypeError, match="unexpected option"):
+        bm.sample(2, n_chainz=3)
+    with pytest.raises(ValueError, match="n_steps"):
+        bm.sample(2, n_steps=-1)
+
+
+# -- old spellings ---------------------------------------------------------------------------------
+def _same_fit(a, b):
+    np.testing.assert_array_equal(a.weights_, b.weights_)
+    np.testing.assert_array_equal(a.biases_, b.biases_)
+    np.testing.assert_array_equal(a.chains_, b.chains_)
+
+
+@pytest.mark.parametrize("method,new", [
+    ("pcd", {}),
+    ("mean_field", {"positive_phase": "mean_field"}),
+    ("exact", {"positive_phase": "exact", "negative_phase": "exact"}),
+    ("pseudolikelihood", {"objective": "pseudolikelihood"}),
+])
+def test_old_method_spelling_warns_and_fits_the_same(method, new):
+    rng = np.random.RandomState(24)
+    X = (rng.rand(80, 5) < 0.4).astype(np.float64)
+    n_hidden = 0 if method == "pseudolikelihood" else 2
+    common = dict(n_hidden=n_hidden, n_iter=3, batch_size=20, n_chains=10,
+                  random_state=0)
+    with pytest.warns(FutureWarning, match="'method' was renamed"):
+        old = BoltzmannMachine(method=method, **common).fit(X)
+    _same_fit(old, BoltzmannMachine(**new, **common).fit(X))
+    # it takes precedence over the new parameters
+    with pytest.warns(FutureWarning):
+        over = BoltzmannMachine(method=method, objective="likelihood",
+                                positive_phase="sampling", negative_phase="pcd",
+                                **common).fit(X)
+    _same_fit(over, old)
+    with pytest.warns(FutureWarning, match="'method' was renamed"):
+        old.partial_fit(X)
+
+
+def test_old_n_sweeps_spellings_warn_and_give_the_same_results():
+    rng = np.random.RandomState(25)
+    X = (rng.rand(80, 5) < 0.4).astype(np.float64)
+    common = dict(n_hidden=2, n_iter=2, batch_size=20, n_chains=10, random_state=0)
+    with pytest.warns(FutureWarning, match="'n_sweeps' was renamed 'n_gibbs_steps'"):
+        old = BoltzmannMachine(n_sweeps=3, **common).fit(X)
+    new = BoltzmannMachine(n_gibbs_steps=3, **common).fit(X)
+    _same_fit(old, new)
+    assert not np.array_equal(BoltzmannMachine(**common).fit(X).chains_, new.chains_)
+    with pytest.warns(FutureWarning, match="'n_sweeps' was renamed 'n_steps'"):
+        S_old = new.sample(20, n_sweeps=4, random_state=1)
+    np.testing.assert_array_equal(S_old, new.sample(20, n_steps=4, random_state=1))
+    # the hidden "deprecated" default is not an accepted value for anything else
+    with pytest.raises(ValueError, match="n_sweeps"):
+        BoltzmannMachine(n_sweeps=0).fit(X)
+    with pytest.raises(ValueError, match="'method' parameter"):
+        BoltzmannMachine(method="cd").fit(X)
+
+
+def test_unsupported_phase_combinations_are_rejected():
+    X = (np.random.RandomState(26).rand(30, 4) < 0.5).astype(np.float64)
+    for positive in ("sampling", "mean_field"):
+        with pytest.raises(ValueError, match='needs positive_phase="exact"'):
+            BoltzmannMachine(n_hidden=1, positive_phase=positive,
+                             negative_phase="exact").fit(X)
+    # an exact positive phase enumerates coupled hidden units: capped
+    with pytest.raises(ValueError, match=r"hidden layer.*limit is 20 units"):
+        BoltzmannMachine(n_hidden=21, positive_phase="exact").fit(X)
+    mask = ~np.eye(25, dtype=bool)
+    mask[4:, 4:] = False  # no hidden-hidden pairs: the posterior has a closed form
+    bm = BoltzmannMachine(n_hidden=21, positive_phase="exact", connectivity=mask,
+                          n_iter=1, batch_size=10, n_chains=5).fit(X)
+    np.testing.assert_allclose(bm.transform(X), expit(
+        X @ bm.weights_[:4, 4:] + bm.biases_[4:]), rtol=1e-12)
+    # pseudo-likelihood ignores the phases
+    a = BoltzmannMachine(objective="pseudolikelihood", n_iter=5, random_state=0).fit(X)
+    b = BoltzmannMachine(objective="pseudolikelihood", positive_phase="mean_field",
+                         negative_phase="exact", n_iter=5, random_state=0).fit(X)
+    _same_fit(a, b)
+
+
+# -- random_state, divergence, pickles ---------------------------------------------------------------
+def test_random_state_seeds_the_whole_fit():
+    X = (np.random.RandomState(27).rand(60, 5) < 0.5).astype(np.float64)
+    common = dict(n_hidden=2, n_iter=2, batch_size=20, n_chains=10)
+    _same_fit(BoltzmannMachine(random_state=3, **common).fit(X),
+              BoltzmannMachine(random_state=3, **common).fit(X))
+    a = BoltzmannMachine(random_state=None, **common).fit(X)
+    b = BoltzmannMachine(random_state=None, **common).fit(X)
+    assert not np.array_equal(a.weights_, b.weights_)
+    # partial_fit continues from the streams made at its first call
+    p, q = (BoltzmannMachine(random_state=3, **common) for _ in range(2))
+    for _ in range(3):
+        p.partial_fit(X)
+        q.partial_fit(X)
+    _same_fit(p, q)
+
+
+def _arrays(bm):
+    return {k: v.copy() for k, v in bm.__dict__.items() if isinstance(v, np.ndarray)}
+
+
+@pytest.mark.parametrize("params", [
+    {"n_hidden": 2},
+    {"n_hidden": 2, "positive_phase": "mean_field"},
+    {"objective": "pseudolikelihood"},
+])
+def test_divergence_raises_and_leaves_the_model_unchanged(params):
+    rng = np.random.RandomState(28)
+    X = (rng.rand(60, 5) < 0.5).astype(np.float64)
+    common = dict(n_iter=2, batch_size=10, n_chains=10, random_state=0, **params)
+    bm = BoltzmannMachine(**common)
+    bm.partial_fit(X)
+    bm.fit(X)
+    before, keys = _arrays(bm), set(bm.__dict__)
+    calls = bm._n_calls
+    bm.set_params(learning_rate=1e300, weight_decay=1.0)
+    with np.errstate(all="ignore"):
+        if "objective" not in params:  # (pseudo-likelihood fits by L-BFGS)
+            with pytest.raises(DivergenceError,
+                               match=r"weights_ became NaN.*in iteration 1"):
+                bm.fit(X)
+        with pytest.raises(DivergenceError, match="lower learning_rate"):
+            bm.partial_fit(X)
+    assert set(bm.__dict__) == keys and bm._n_calls == calls
+    for k, v in before.items():
+        np.testing.assert_array_equal(getattr(bm, k), v, err_msg=k)
+    # the model carries on exactly as if the failed calls never happened
+    bm.set_params(learning_rate=0.05, weight_decay=0.0)
+    twin = BoltzmannMachine(**common)
+    twin.partial_fit(X)
+    twin.fit(X)
+    bm.partial_fit(X)
+    twin.partial_fit(X)
+    _same_fit(bm, twin)
+    assert isinstance(DivergenceError("x"), ValueError)
+
+
+def test_models_pickled_before_the_rename_still_load():
+    X = (np.random.RandomState(29).rand(30, 4) < 0.5).astype(np.float64)
+    bm = BoltzmannMachine(n_hidden=1, n_iter=1, batch_size=10, n_chains=5,
+                          random_state=0).fit(X)
+    state = bm.__getstate__()
+    for name in ("objective", "positive_phase", "negative_phase", "n_gibbs_steps"):
+        del state[name]
+    state.update(method="exact", n_sweeps=2)  # what a boltz 0.1 model holds
+    old = BoltzmannMachine.__new__(BoltzmannMachine)
+    old.__setstate__(state)
+    old = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(old.score_samples(X), bm.score_samples(X))
+    with pytest.warns(FutureWarning) as record:
+        old.fit(X)
+    messages = " ".join(str(w.message) for w in record)
+    assert "'method' was renamed" in messages and "'n_sweeps' was renamed" in messages
+    assert old.get_params()["positive_phase"] == "sampling"
