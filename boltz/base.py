@@ -200,24 +200,48 @@ def param_fingerprint(arrays):
     return h.hexdigest()
 
 
+def user_stacklevel():
+    """The ``stacklevel`` that points a warning at the first frame outside boltz.
+
+    Frames of boltz and of scikit-learn (its ``fit`` wrappers) are skipped, so
+    a warning raised deep inside ``fit`` names the user's line.
+    """
+    import os
+    import sys
+
+    import sklearn
+
+    skip = (os.path.dirname(__file__), os.path.dirname(sklearn.__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(skip):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def renamed_parameter(estimator, old, new, *, mapping=None):
     """The value a renamed parameter's old spelling asks for, or None if unset.
 
     A parameter renamed from ``old`` to ``new`` keeps ``old`` for one release
     with the default ``"deprecated"``.  When the user set it, this warns with
-    a ``FutureWarning`` and returns its value (translated by ``mapping``);
-    the caller then uses it in place of ``new``.
+    a ``FutureWarning`` pointing at the user's code and returns its value
+    (translated by ``mapping``); the caller then uses it in place of ``new``.
+    ``new`` may name several parameters (``"objective, positive_phase"``)
+    when one old parameter was split.
     """
     import warnings
 
     value = getattr(estimator, old)
     if isinstance(value, str) and value == "deprecated":
         return None
+    names = [n.strip() for n in new.split(",")]
+    what = (f"renamed {names[0]!r}" if len(names) == 1 else
+            "replaced by " + ", ".join(map(repr, names[:-1])) + f" and {names[-1]!r}")
+    use = " and ".join(f"{n}=..." for n in names)
     warnings.warn(
-        f"{type(estimator).__name__}: the parameter {old!r} was renamed "
-        f"{new!r} in boltz 0.2 and will be removed in 0.3; use {new}=... instead.",
+        f"{type(estimator).__name__}: the parameter {old!r} was {what} in boltz 0.2 "
+        f"and will be removed in 0.3; use {use} instead.",
         FutureWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return mapping(value) if mapping is not None else value
 

@@ -626,7 +626,7 @@ def test_old_method_spelling_warns_and_fits_the_same(method, new):
     n_hidden = 0 if method == "pseudolikelihood" else 2
     common = dict(n_hidden=n_hidden, n_iter=3, batch_size=20, n_chains=10,
                   random_state=0)
-    with pytest.warns(FutureWarning, match="'method' was renamed"):
+    with pytest.warns(FutureWarning, match="'method' was replaced by"):
         old = BoltzmannMachine(method=method, **common).fit(X)
     _same_fit(old, BoltzmannMachine(**new, **common).fit(X))
     # it takes precedence over the new parameters
@@ -635,7 +635,7 @@ def test_old_method_spelling_warns_and_fits_the_same(method, new):
                                 positive_phase="sampling", negative_phase="pcd",
                                 **common).fit(X)
     _same_fit(over, old)
-    with pytest.warns(FutureWarning, match="'method' was renamed"):
+    with pytest.warns(FutureWarning, match="'method' was replaced by"):
         old.partial_fit(X)
 
 
@@ -752,5 +752,5 @@ def test_models_pickled_before_the_rename_still_load():
     with pytest.warns(FutureWarning) as record:
         old.fit(X)
     messages = " ".join(str(w.message) for w in record)
-    assert "'method' was renamed" in messages and "'n_sweeps' was renamed" in messages
+    assert "'method' was replaced by" in messages and "'n_sweeps' was renamed" in messages
     assert old.get_params()["positive_phase"] == "sampling"

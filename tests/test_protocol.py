@@ -214,7 +214,7 @@ def test_old_parameter_names_warn_and_mean_the_same(name, old, new):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         b = cls(**SMALL[name], **new).fit(X, y)
-        with pytest.warns(FutureWarning, match="renamed|deprecated"):
+        with pytest.warns(FutureWarning, match="renamed|replaced|deprecated"):
             a = cls(**SMALL[name], **old).fit(X, y)
     if name == "DBNClassifier":
         assert_array_equal(a.predict(X), b.predict(X))

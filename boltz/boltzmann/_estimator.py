@@ -699,12 +699,12 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             return _stochastic.mean_field(V, W, b)
         return _objectives.hidden_posterior_means(V, W, b)
 
-    def energy(self, S):
+    def energy(self, X):
         """Energy E(s) = -1/2 s^T W s - b^T s of full states (visible and hidden).
 
         Parameters
         ----------
-        S : array-like of shape (n_samples, n_units)
+        X : array-like of shape (n_samples, n_units)
             Binary states of all units, visible units first.
 
         Returns
@@ -714,12 +714,12 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         """
         check_is_fitted(self)
         n = self.biases_.shape[0]
-        S = check_array(S, dtype=np.float64, order="C")
+        S = check_array(X, dtype=np.float64, order="C")
         if S.shape[1] != n:
             raise ValueError(
                 f"energy takes full states of all {n} units (n_features + "
                 f"n_hidden = {self.n_features_in_} + {self.n_hidden_}), visible "
-                f"first, but S has {S.shape[1]} columns. For visible data alone "
+                f"first, but X has {S.shape[1]} columns. For visible data alone "
                 "use free_energy."
             )
         S = to_binary(S, type(self).__name__)

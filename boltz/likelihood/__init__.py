@@ -7,6 +7,7 @@ family ``components_`` and the unit types ``visible_units_`` /
 methods: the estimators call it.
 """
 
+from . import _exact
 from ._exact import EXACT_AUTO_MAX_UNITS, EXACT_MAX_UNITS
 
 from ._rbm import (
@@ -60,6 +61,13 @@ def log_partition(model, method="auto", **options):
     """
     if method not in ("auto", "exact", "ais"):
         raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
+    from ..boltzmann import BoltzmannMachine
+
+    if isinstance(model, BoltzmannMachine):
+        options.setdefault("n_jobs", model.n_jobs)
+        return float(_exact.log_partition_boltzmann(
+            model.weights_, model.biases_, model.n_features_in_, method=method,
+            **options))
     auto = method == "auto"
     if auto:
         method = "exact" if _n_enumerated(model) <= EXACT_AUTO_MAX_UNITS else "ais"

@@ -298,28 +298,3 @@ def boltzmann_moments(weights, biases):
         second += (S * p[:, None]).T @ S
         first += p @ S
     return second, first, log_z
-
-
-# TEMPORARY, until boltz.likelihood.log_partition (the protocol's dispatcher) lands:
-# EnergyModel.log_partition calls it, so a BoltzmannMachine needs one now.  It is
-# installed only when the package has none, and the dispatcher replaces it.
-def _log_partition_until_dispatcher(model, method="auto", **options):
-    """Stand-in for boltz.likelihood.log_partition: BoltzmannMachine only."""
-    if type(model).__name__ != "BoltzmannMachine":
-        raise TypeError(
-            f"log_partition is not available for {type(model).__name__} here yet; "
-            "use boltz.evaluation.exact_log_partition or boltz.evaluation.ais."
-        )
-    return log_partition_boltzmann(model.weights_, model.biases_, model.n_features_in_,
-                                   method=method, **options)
-
-
-def _install_until_dispatcher():
-    import sys
-
-    package = sys.modules[__name__.rpartition(".")[0]]
-    if not hasattr(package, "log_partition"):
-        package.log_partition = _log_partition_until_dispatcher
-
-
-_install_until_dispatcher()
