@@ -167,7 +167,8 @@ def check_finite_parameters(estimator, names, iteration, *, hint=None):
     estimator : estimator
         The model being trained.
     names : iterable of str
-        Names of its fitted arrays to check (``"components_"``, ...).
+        Names of its fitted arrays (or lists of arrays) to check
+        (``"components_"``, ...).
     iteration : int
         The iteration just run (1-based), for the message.
     hint : str, default=None
@@ -177,7 +178,8 @@ def check_finite_parameters(estimator, names, iteration, *, hint=None):
         value = getattr(estimator, name, None)
         if value is None:
             continue
-        if not np.all(np.isfinite(value)):
+        parts = value if isinstance(value, (list, tuple)) else (value,)
+        if not all(np.all(np.isfinite(part)) for part in parts):
             fix = hint or (
                 "lower learning_rate (and for real-valued data standardise the "
                 "features, e.g. with sklearn.preprocessing.StandardScaler)")

@@ -276,6 +276,17 @@ def test_divergence_is_an_error_that_keeps_the_model(name, fitted):
     assert issubclass(DivergenceError, ValueError)
 
 
+def test_fine_tuning_divergence_is_a_divergence_error(fitted):
+    model, _ = fitted["DBNClassifier"]
+    X, y = _data("DBNClassifier")
+    before = pickle.dumps(model)
+    model.set_params(fine_tune_learning_rate=1e300, fine_tune_solver="sgd")
+    with pytest.raises(DivergenceError, match="fine_tune_learning_rate"):
+        model.fit(X, y)
+    model.set_params(fine_tune_learning_rate=1e-3, fine_tune_solver="adam")
+    assert pickle.dumps(model) == before
+
+
 # -- the house moved: old module paths and old pickles keep working --------------------
 @pytest.mark.parametrize("module, name", [
     ("_rbm", "BernoulliRBM"), ("_gaussian_rbm", "GaussianBernoulliRBM"),

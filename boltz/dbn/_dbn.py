@@ -20,7 +20,12 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..base import renamed_parameter, upgrade_pickled_state
+from ..base import (
+    DivergenceError,
+    check_finite_parameters,
+    renamed_parameter,
+    upgrade_pickled_state,
+)
 from ..rbm import BernoulliRBM, GaussianBernoulliRBM
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -759,7 +764,18 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
                       f"{X.shape[1]}-{'-'.join(map(str, mlp.hidden_layer_sizes))}"
                       f"-{len(np.unique(y))} by {self.fine_tune_solver}")
             t = time.time()
-            mlp.fit(X, y)
+            try:
+                mlp.fit(X, y)
+            except ValueError as exc:
+                if "non-finite" not in str(exc):
+                    raise
+                raise DivergenceError(
+                    f"{type(self).__name__} diverged in fine-tuning: the network's "
+                    "weights became NaN or infinite. The model was left as it was "
+                    "before this call; lower fine_tune_learning_rate (or use "
+                    "fine_tune_solver='adam')."
+                ) from exc
+            check_finite_parameters(mlp, ("coefs_", "intercepts_"), mlp.n_iter_)
             if self.verbose:
                 print(f"[{type(self).__name__}] Fine-tuning done, {mlp.n_iter_} "
                       f"epochs, time = {time.time() - t:.2f}s")
