@@ -45,9 +45,9 @@ from .likelihood import (  # noqa: F401
 )
 
 __all__ = [
-    "AISResult",
     "EXACT_AUTO_MAX_UNITS",
     "EXACT_MAX_UNITS",
+    "AISResult",
     "ais",
     "base_rate_biases",
     "default_schedule",

@@ -21,14 +21,14 @@ import warnings
 
 import numpy as np
 import pytest
+from boltz._kernels._ais import ais_chains_gaussian
+from boltz._kernels._random import Streams
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import integrate
 from scipy.special import logsumexp
 from sklearn.exceptions import NotFittedError
 
 from boltz import GaussianBernoulliRBM, likelihood
-from boltz._kernels._ais import ais_chains_gaussian
-from boltz._kernels._random import Streams
 from boltz.evaluation import ais, exact_log_partition, log_likelihood
 
 

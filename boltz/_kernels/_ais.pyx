@@ -12,17 +12,19 @@ the summed-out unit type needs), M the m x n_o weights between them, and f
 the summed-out unit type's log-partition up to the constant the caller adds:
 f = softplus for Bernoulli units (``EXACT_SOFTPLUS``), f(y) = y^2 / 2 for
 Gaussian units with a_O = b / sigma (``EXACT_HALF_SQUARE``).  f is chosen
-once per high pattern below, never per element.  The m bits are split into L low bits and
-m - L high bits.  The caller precomputes P[l] = a_O + l_bits M_low for the 2^L
-low patterns; each high pattern adds one vector base = h_bits M_high, so every
-state costs n_o additions plus n_o softplus evaluations and no GEMM.  High
+once per high pattern below, never per element.  The m bits are split into
+L low bits and m - L high bits.  The caller precomputes P[l] = a_O + l_bits
+M_low for the 2^L low patterns; each high pattern adds one vector base =
+h_bits M_high, so every state costs n_o additions plus n_o evaluations of f
+and no GEMM.  High
 patterns are grouped into fixed blocks of ``EXACT_BLOCK``; each block returns
 (max, sum of exp(term - max)) and the caller combines the blocks, so the
 result does not depend on the thread count.
 
 AIS
 ---
-The intermediate distributions are those of Salakhutdinov & Murray (2008):
+For a Bernoulli RBM (``ais_chains``) the intermediate distributions are those
+of Salakhutdinov & Murray (2008):
 p_k(v, h) is proportional to exp((1 - beta_k) b_A.v + beta_k (b.v + h.(W v + c)))
 with b_A the base-rate visible biases, so that summing out h gives
 
@@ -445,7 +447,8 @@ def ais_chains_gaussian(
         raise ValueError("need one random stream per chain")
     n_threads = max(1, min(n_threads, n_chunks))
     # per thread: A and Hs (chunk x J each), G and Z (chunk x F each), zero (J)
-    Aall = <floating *>malloc(<size_t>n_threads * (2 * chunk * J + J) * sizeof(floating))
+    Aall = <floating *>malloc(<size_t>n_threads * (2 * chunk * J + J)
+                              * sizeof(floating))
     Gall = <floating *>malloc(<size_t>n_threads * 2 * chunk * F * sizeof(floating))
     Call = <double *>malloc(<size_t>n_threads * 3 * F * sizeof(double))
     Uall = <uint32_t *>malloc(<size_t>n_threads * chunk * J * sizeof(uint32_t))

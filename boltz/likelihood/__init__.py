@@ -18,17 +18,29 @@ supported models.
 
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._threads import effective_n_threads
 from . import _exact
 from ._ais import AISResult, ais_rbm, base_rate_biases, default_schedule
-from ._exact import EXACT_AUTO_MAX_UNITS, EXACT_MAX_UNITS, log_partition_rbm, n_enumerated
-from ._models import AIS_SUPPORTED, BOLTZMANN, RBM, model_family, rbm_layers, unsupported
-from ..utils._threads import effective_n_threads
+from ._exact import (
+    EXACT_AUTO_MAX_UNITS,
+    EXACT_MAX_UNITS,
+    log_partition_rbm,
+    n_enumerated,
+)
+from ._models import (
+    AIS_SUPPORTED,
+    BOLTZMANN,
+    RBM,
+    model_family,
+    rbm_layers,
+    unsupported,
+)
 
 __all__ = [
-    "AISResult",
     "EXACT_AUTO_MAX_UNITS",
     "EXACT_MAX_UNITS",
     "MAX_EXACT_UNITS",
+    "AISResult",
     "ais",
     "base_rate_biases",
     "default_schedule",
@@ -64,10 +76,10 @@ def exact_log_partition(model, *, n_jobs=None):
     of a :class:`~boltz.GaussianBernoulliRBM`, whose Gaussian visibles are
     integrated exactly, learned ``sigma_`` included::
 
-        Bernoulli:  log Z = logsumexp_s [a_S . s + sum_i softplus(a_O[i] + (s M)[i])]
-        Gaussian:   log Z = sum_i log(sqrt(2 pi) sigma_i)
-                            + logsumexp_h [c . h + sum_i (b_i / sigma_i) I_i + I_i^2 / 2],
-                    I = h W
+        Bernoulli: log Z = logsumexp_s [a_S . s + sum_i softplus(a_O[i] + (s M)[i])]
+        Gaussian:  log Z = sum_i log(sqrt(2 pi) sigma_i)
+                   + logsumexp_h [c . h + sum_i ((b_i / sigma_i) I_i + I_i^2 / 2)],
+                   I = h W
 
     (``a_S``, ``a_O``: biases of the enumerated and the summed-out layer,
     ``M`` the weights between them).  The sum over the ``2**m`` states runs
@@ -341,5 +353,5 @@ def log_partition(model, method="auto", **options):
             )
         return float(exact_log_partition(
             model, **{k: v for k, v in options.items() if k == "n_jobs"}))
-    options.setdefault("random_state", getattr(model, "random_state", None))
+    options.setdefault("random_state", model.random_state)
     return float(ais(model, **options).log_z)
