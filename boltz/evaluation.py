@@ -2,10 +2,20 @@
 
 The log-likelihood of an energy model needs its log partition function
 log Z.  For a model small enough to enumerate it is computed exactly
-(:func:`exact_log_partition`); otherwise it is estimated by annealed
-importance sampling (:func:`ais`, Neal 2001, as applied to RBMs by
-Salakhutdinov & Murray 2008), optionally in reverse (Burda, Grosse &
-Salakhutdinov 2015) to bracket the true value from the other side.
+(:func:`exact_log_partition`: at most :data:`EXACT_MAX_UNITS` enumerated
+units, and ``method="auto"`` chooses it up to :data:`EXACT_AUTO_MAX_UNITS`);
+otherwise it is estimated by annealed importance sampling (:func:`ais`,
+Neal 2001, as applied to RBMs by Salakhutdinov & Murray 2008), optionally in
+reverse (Burda, Grosse & Salakhutdinov 2015) to bracket the true value from
+the other side.
+
+Supported models: :class:`~boltz.BernoulliRBM` and
+:class:`~boltz.GaussianBernoulliRBM` (exact log Z and AIS; the Gaussian
+visibles are integrated in closed form, learned ``sigma_`` included) and
+:class:`~boltz.BoltzmannMachine` (exact log Z).  Any other model raises a
+``TypeError`` naming these; for a :class:`~boltz.DBN` use its top RBM,
+``dbn.rbms_[-1]``.  The estimators' own ``log_partition``,
+``log_likelihood`` and ``score`` use the same code.
 
 This module is the public entry point; the code lives in
 :mod:`boltz.likelihood`.
@@ -23,6 +33,9 @@ estimates of MRF log-likelihood using reverse annealing. AISTATS 2015.
 """
 
 from .likelihood import (  # noqa: F401
+    EXACT_AUTO_MAX_UNITS,
+    EXACT_MAX_UNITS,
+    MAX_EXACT_UNITS,
     AISResult,
     ais,
     base_rate_biases,
@@ -30,11 +43,13 @@ from .likelihood import (  # noqa: F401
     exact_log_partition,
     log_likelihood,
 )
-from .likelihood._rbm import MAX_EXACT_UNITS  # noqa: F401
 
 __all__ = [
+    "EXACT_AUTO_MAX_UNITS",
+    "EXACT_MAX_UNITS",
     "AISResult",
     "ais",
+    "base_rate_biases",
     "default_schedule",
     "exact_log_partition",
     "log_likelihood",

@@ -2,7 +2,8 @@
 
 The references here are NumPy brute force: log Z by enumerating both layers
 of tiny models, the pseudo-likelihood by flipping each bit through free
-energies.
+energies.  The dispatch over model families is tested at the end; the
+Gaussian-Bernoulli RBM's likelihood is in test_likelihood_gaussian.py.
 """
 
 import itertools
@@ -16,7 +17,16 @@ from scipy.special import expit, logsumexp
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
-from boltz import BernoulliRBM, evaluation, likelihood
+from boltz import (
+    DBN,
+    BernoulliRBM,
+    BoltzmannMachine,
+    GaussianBernoulliRBM,
+    HopfieldNetwork,
+    ModernHopfieldNetwork,
+    evaluation,
+    likelihood,
+)
 from boltz.evaluation import (
     ais,
     default_schedule,
@@ -415,3 +425,124 @@ def test_other_bad_input():
     diverged.components_[0, 0] = np.nan
     with pytest.raises(ValueError, match="diverged"):
         exact_log_partition(diverged)
+
+
+# -- which models the likelihood code supports -----------------------------------------
+
+SUPPORTED = r"BernoulliRBM, GaussianBernoulliRBM and BoltzmannMachine"
+
+
+def _fitted_hopfield():
+    X = np.array([[1, -1, 1, -1, 1, -1, 1, -1]])
+    return HopfieldNetwork().fit(X)
+
+
+def _fitted_dbn():
+    X = (np.random.RandomState(0).rand(40, 6) > 0.5).astype(float)
+    return DBN(hidden_layer_sizes=(4, 3), n_iter=1, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("make", [
+    _fitted_hopfield, HopfieldNetwork, ModernHopfieldNetwork, object,
+    lambda: "a string", _fitted_dbn, DBN,
+], ids=["hopfield-fitted", "hopfield", "modern-hopfield", "object", "str",
+        "dbn-fitted", "dbn"])
+@pytest.mark.parametrize("call, names", [
+    (lambda m: exact_log_partition(m), SUPPORTED),
+    (lambda m: likelihood.log_partition(m), SUPPORTED),
+    (lambda m: likelihood.log_partition(m, "ais"), SUPPORTED),
+    (lambda m: log_likelihood(m, np.zeros((2, 8))), SUPPORTED),
+    (lambda m: ais(m, np.zeros((2, 8))), r"BernoulliRBM and GaussianBernoulliRBM"),
+], ids=["exact", "log_partition", "log_partition-ais", "log_likelihood", "ais"])
+def test_unsupported_models_raise_type_error(make, call, names):
+    model = make()
+    with pytest.raises(TypeError, match=names) as info:
+        call(model)
+    assert type(model).__name__ in str(info.value)
+    if isinstance(model, DBN):
+        assert "dbn.rbms_[-1]" in str(info.value)
+
+
+def test_dbn_top_rbm_is_supported():
+    dbn = _fitted_dbn()
+    top = dbn.rbms_[-1]
+    assert exact_log_partition(top) == pytest.approx(brute_log_z(top), rel=1e-10)
+
+
+def _boltzmann(n_visible=4, n_hidden=1):
+    n = n_visible + n_hidden
+    bm = BoltzmannMachine(n_hidden=n_hidden)
+    bm.weights_ = np.zeros((n, n))
+    bm.biases_ = np.full(n, 0.5)
+    bm.n_features_in_ = n_visible
+    return bm
+
+
+def test_boltzmann_machine_goes_to_its_exact_sum(monkeypatch):
+    bm = _boltzmann()
+    expected = likelihood._exact.log_partition_boltzmann(
+        bm.weights_, bm.biases_, bm.n_features_in_)
+    calls = []
+    real = likelihood._exact.log_partition_boltzmann
+
+    def spy(weights, biases, n_features, **kw):
+        calls.append((weights, biases, n_features, kw.get("method")))
+        return real(weights, biases, n_features, **kw)
+
+    monkeypatch.setattr(likelihood._exact, "log_partition_boltzmann", spy)
+    assert exact_log_partition(bm) == expected
+    assert likelihood.log_partition(bm) == expected
+    assert likelihood.log_partition(bm, "exact") == expected
+    assert bm.log_partition() == expected
+    assert [c[3] for c in calls] == ["exact", "auto", "exact", "auto"]
+    for weights, biases, n_features, _ in calls:
+        assert weights is bm.weights_ and biases is bm.biases_ and n_features == 4
+    with pytest.raises(ValueError, match="n_chains"):
+        likelihood.log_partition(bm, "exact", n_chains=3)
+    with pytest.raises(ValueError, match="annealed importance sampling is available "
+                                         "for RBMs"):
+        likelihood.log_partition(bm, "ais")
+    with pytest.raises(NotFittedError):
+        exact_log_partition(BoltzmannMachine())
+
+
+def test_rbm_family_read_through_public_attributes():
+    """Only components_ and the unit types are read: a model whose private
+    helpers are broken gives the same log Z."""
+    rbm = random_rbm(4, 6, seed=12)
+    expected = exact_log_partition(rbm)
+
+    def broken(*args, **kwargs):
+        raise AssertionError("the likelihood code called a private method")
+
+    for name in ("_free_energy", "_visible_layer", "_hidden_layer", "_hidden_inputs",
+                 "_validate_for_scoring", "_parameter_arrays"):
+        setattr(rbm, name, broken)
+    # visible_units_ / hidden_units_ are properties over _visible_layer: give
+    # the instance a class whose properties return the bound unit types
+    units = (BernoulliRBM.visible_units_.fget(random_rbm(4, 6, seed=12)),
+             BernoulliRBM.hidden_units_.fget(random_rbm(4, 6, seed=12)))
+    rbm.__class__ = type("PublicOnlyRBM", (BernoulliRBM,), {
+        "visible_units_": property(lambda self: units[0]),
+        "hidden_units_": property(lambda self: units[1]),
+    })
+    assert exact_log_partition(rbm) == expected
+    res = ais(rbm, n_chains=4, betas=[0.0, 0.5, 1.0], random_state=0)
+    assert np.isfinite(res.log_z)
+
+
+def test_public_names():
+    assert evaluation.MAX_EXACT_UNITS == evaluation.EXACT_MAX_UNITS == 30
+    assert evaluation.EXACT_AUTO_MAX_UNITS == 20
+    for name in ("exact_log_partition", "ais", "AISResult", "default_schedule",
+                 "log_likelihood", "base_rate_biases"):
+        assert getattr(evaluation, name) is getattr(likelihood, name)
+    grbm = GaussianBernoulliRBM(n_components=2)
+    grbm.components_ = np.zeros((2, 3))
+    grbm.intercept_visible_ = np.zeros(3)
+    grbm.intercept_hidden_ = np.zeros(2)
+    grbm.sigma_ = np.ones(3)
+    grbm.n_features_in_ = 3
+    # W = 0: a standard normal in 3-D times 2 uniform hidden units
+    assert exact_log_partition(grbm) == pytest.approx(
+        1.5 * np.log(2 * np.pi) + 2 * np.log(2), rel=1e-14)

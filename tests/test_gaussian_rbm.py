@@ -99,7 +99,9 @@ def test_free_energy_by_enumeration():
     W, b, c, s = est.components_, est.intercept_visible_, est.intercept_hidden_, est.sigma_
     E = (((V - b) / s) ** 2).sum(1)[:, None] / 2 - Hs @ c - (V / s) @ W.T @ Hs.T
     assert_allclose(est.free_energy(V), -logsumexp(-E, axis=1), rtol=1e-12)
-    assert_allclose(est.score_samples(V), -est.free_energy(V))
+    # score_samples is log p(x) (it was -F(x) before boltz 0.2)
+    assert_allclose(est.score_samples(V), -est.free_energy(V) - est.log_partition(),
+                    rtol=1e-12)
     # transform is P(h=1 | v) with v / sigma
     assert_allclose(est.transform(V), 1 / (1 + np.exp(-((V / s) @ W.T + c))))
 

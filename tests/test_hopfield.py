@@ -578,8 +578,6 @@ def test_free_energy_is_the_energy(make):
         assert not hasattr(net, name)
 
 
-@pytest.mark.xfail(strict=False,
-                   reason="likelihood dispatch lands with the likelihood rework")
 def test_exact_log_partition_of_a_hopfield_network_is_a_type_error():
     from boltz.evaluation import exact_log_partition
 

@@ -3,22 +3,28 @@
 Exact enumeration
 -----------------
 For an RBM, summing out one layer analytically leaves a sum over the 2^m
-states s of the other (the smaller) layer:
+states s of the other (binary) layer:
 
-    log Z = logsumexp_s [ a_S . s + sum_i softplus(a_O[i] + (s M)[i]) ]
+    log Z = const + logsumexp_s [ a_S . s + sum_i f(a_O[i] + (s M)[i]) ]
 
-with a_S, a_O the biases of the enumerated / summed-out layer and M the
-m x n_o weights between them.  The m bits are split into L low bits and
-m - L high bits.  The caller precomputes P[l] = a_O + l_bits M_low for the 2^L
-low patterns; each high pattern adds one vector base = h_bits M_high, so every
-state costs n_o additions plus n_o softplus evaluations and no GEMM.  High
+with a_S, a_O the biases of the enumerated / summed-out layer (a_O scaled as
+the summed-out unit type needs), M the m x n_o weights between them, and f
+the summed-out unit type's log-partition up to the constant the caller adds:
+f = softplus for Bernoulli units (``EXACT_SOFTPLUS``), f(y) = y^2 / 2 for
+Gaussian units with a_O = b / sigma (``EXACT_HALF_SQUARE``).  f is chosen
+once per high pattern below, never per element.  The m bits are split into
+L low bits and m - L high bits.  The caller precomputes P[l] = a_O + l_bits
+M_low for the 2^L low patterns; each high pattern adds one vector base =
+h_bits M_high, so every state costs n_o additions plus n_o evaluations of f
+and no GEMM.  High
 patterns are grouped into fixed blocks of ``EXACT_BLOCK``; each block returns
 (max, sum of exp(term - max)) and the caller combines the blocks, so the
 result does not depend on the thread count.
 
 AIS
 ---
-The intermediate distributions are those of Salakhutdinov & Murray (2008):
+For a Bernoulli RBM (``ais_chains``) the intermediate distributions are those
+of Salakhutdinov & Murray (2008):
 p_k(v, h) is proportional to exp((1 - beta_k) b_A.v + beta_k (b.v + h.(W v + c)))
 with b_A the base-rate visible biases, so that summing out h gives
 
@@ -33,26 +39,47 @@ thread count); every chain has its own random stream
 (per step: J hidden then F visible uint32 draws), so the weights do not
 depend on the thread count.  The softplus differences are evaluated and the
 weights accumulated in double precision for both dtypes.
+
+For a Gaussian-Bernoulli RBM (``ais_chains_gaussian``) the base model has
+independent visibles N(mu, s^2) and uncoupled hidden units, and
+p_k(v, h) ~ exp(-(1 - beta_k) E_0(v) - beta_k E(v, h)) with
+E_0(v) = sum_i (v_i - mu_i)^2 / (2 s_i^2) and
+E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - (v / sigma) W^T h.
+Summing out h,
+
+    f_k(v) = -(1 - beta_k) E_0(v) - beta_k E_v(v) + sum_j softplus(beta_k a_j),
+    a = c + (v / sigma) W^T,
+
+and the Gibbs step at beta draws h_j ~ Bernoulli(sigmoid(beta a_j)), then
+each v_i from a Gaussian of precision lambda_i = (1 - beta) / s_i^2 +
+beta / sigma_i^2 and mean ((1 - beta) mu_i / s_i^2 + beta b_i / sigma_i^2 +
+beta (h W)_i / sigma_i) / lambda_i.  Per step a chain draws J uint32 (hidden)
+then F standard normals (visible) from its own stream.
 """
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport exp, log
+from libc.math cimport exp, log, sqrt
 from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
+from numpy.random cimport bitgen_t
 
 from ._blas cimport NoTrans, Tr, gemm_rm
 from ._random cimport (
     bernoulli as _bernoulli,
     sigmoid_bias as _sigmoid_bias,
     Streams,
+    fill_normal_d,
+    fill_normal_f,
     fill_uint32,
 )
 
 cdef extern from "_math.h":
     double boltz_softplus_d(double x) noexcept nogil
     double boltz_softplus_sum2_d(const double *x, const double *y, int n) noexcept nogil
+    double boltz_half_square_sum2_d(const double *x, const double *y,
+                                    int n) noexcept nogil
     double boltz_softplus_diff_sum_d(const double *a, double b1, double b0,
                                      int n) noexcept nogil
     double boltz_softplus_diff_sum_f(const float *a, double b1, double b0,
@@ -63,6 +90,10 @@ cdef enum:
     _EXACT_BLOCK = 16
 
 EXACT_BLOCK = _EXACT_BLOCK
+#: Closed forms of the summed-out layer in ``exact_blocks``: softplus
+#: (Bernoulli units) and y^2 / 2 (Gaussian units).
+EXACT_SOFTPLUS = 0
+EXACT_HALF_SQUARE = 1
 #: Largest number of chains per chunk; the caller splits n chains into
 #: ceil(n / AIS_MAX_CHUNK) chunks of near-equal size (a function of n only).
 AIS_MAX_CHUNK = 64
@@ -89,13 +120,15 @@ def exact_blocks(
     double[::1] block_max,
     double[::1] block_sum,
     int n_threads,
+    int closed_form=EXACT_SOFTPLUS,
 ):
     """Per-block log-sum-exp terms of the exact log partition function.
 
     Parameters
     ----------
     P : ndarray of shape (2**L, n_o)
-        Summed-out layer's activations for each low-bit pattern, bias included.
+        Summed-out layer's inputs for each low-bit pattern, bias included
+        (``a_O + l_bits M_low``).
     lo_bias : ndarray of shape (2**L,)
         Enumerated layer's bias term of each low-bit pattern.
     M_hi : ndarray of shape (m - L, n_o)
@@ -107,6 +140,9 @@ def exact_blocks(
         exp(term - largest) over its states.  # OUT
     n_threads : int
         OpenMP threads.
+    closed_form : {EXACT_SOFTPLUS, EXACT_HALF_SQUARE}, default=EXACT_SOFTPLUS
+        f of the summed-out layer: ``sum_i softplus(y_i)`` (Bernoulli units)
+        or ``sum_i y_i^2 / 2`` (Gaussian units), y = P[l] + high-bit inputs.
     """
     cdef int n_lo = P.shape[0]
     cdef int n_o = P.shape[1]
@@ -125,6 +161,9 @@ def exact_blocks(
     if lo_bias.shape[0] != n_lo or hi_bias.shape[0] != n_hb or (
             n_hb > 0 and M_hi.shape[1] != n_o):
         raise ValueError("shapes of P, lo_bias, M_hi and hi_bias do not match")
+    if closed_form != EXACT_SOFTPLUS and closed_form != EXACT_HALF_SQUARE:
+        raise ValueError("closed_form must be EXACT_SOFTPLUS or EXACT_HALF_SQUARE")
+    cdef bint square = closed_form == EXACT_HALF_SQUARE
     n_threads = <int>max(1, min(<long>n_threads, n_blocks))
     Ball = <double *>malloc(<size_t>n_threads * max(n_o, 1) * sizeof(double))
     Tall = <double *>malloc(<size_t>n_threads * n_lo * sizeof(double))
@@ -147,9 +186,14 @@ def exact_blocks(
                         hb = hb + hi_bias[bit]
                         for i in range(n_o):
                             base[i] += M_hi[bit, i]
-                for l in range(n_lo):
-                    terms[l] = lo_bias[l] + hb + boltz_softplus_sum2_d(
-                        &P[l, 0], base, n_o)
+                if square:
+                    for l in range(n_lo):
+                        terms[l] = lo_bias[l] + hb + boltz_half_square_sum2_d(
+                            &P[l, 0], base, n_o)
+                else:
+                    for l in range(n_lo):
+                        terms[l] = lo_bias[l] + hb + boltz_softplus_sum2_d(
+                            &P[l, 0], base, n_o)
                 # merge this high pattern's 2**L terms into the block
                 term = terms[0]
                 for l in range(1, n_lo):
@@ -305,4 +349,177 @@ def ais_chains(
         free(Aall)
         free(Hall)
         free(Gall)
+        free(Uall)
+
+
+cdef inline void _fill_normal(bitgen_t *bg, floating *out, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fill_normal_f(bg, out, n)
+    else:
+        fill_normal_d(bg, out, n)
+
+
+def ais_chains_gaussian(
+    const floating[:, ::1] Ws,
+    const floating[::1] c,
+    const double[::1] b,
+    const double[::1] inv_var,
+    const double[::1] mu,
+    const double[::1] inv_var_base,
+    const double[::1] betas,
+    floating[:, ::1] V,
+    double[::1] log_w,
+    Streams streams,
+    bint init_from_base,
+    int chunk,
+    int n_threads,
+):
+    """Run AIS chains of a Gaussian-Bernoulli RBM along ``betas``.
+
+    The base model is independent Gaussian visibles N(mu, 1 / inv_var_base)
+    with the hidden units uncoupled (see the module docstring for the
+    intermediate distributions, the weights and the Gibbs step).
+
+    Parameters
+    ----------
+    Ws : ndarray of shape (n_hidden, n_features)
+        The weights with each column divided by its visible unit's sigma,
+        ``W / sigma``: ``a = c + v Ws^T`` and ``(h W) / sigma = h Ws``.
+    c : ndarray of shape (n_hidden,)
+        Hidden biases.
+    b, inv_var : ndarray of shape (n_features,)
+        The model's visible means and ``1 / sigma**2``.
+    mu, inv_var_base : ndarray of shape (n_features,)
+        The base model's visible means and ``1 / s**2``.
+    betas : ndarray of shape (K + 1,)
+        Inverse temperatures, in the order they are visited (decreasing for
+        reverse AIS).
+    V : ndarray of shape (n_chains, n_features)
+        Initial states (ignored when ``init_from_base``); overwritten with the
+        states after the last transition.  # OUT
+    log_w : ndarray of shape (n_chains,)
+        Log importance weights; the increments are added to it.  # OUT
+    streams : Streams
+        One random stream per chain.
+    init_from_base : bool
+        Draw the initial states from the base model (F standard normals per
+        chain first) instead of reading them from ``V``.
+    chunk : int
+        Chains per chunk (the unit of work of a thread and of each GEMM);
+        it must not depend on the thread count.
+    n_threads : int
+        OpenMP threads.
+    """
+    cdef int n = V.shape[0]
+    cdef int F = Ws.shape[1]
+    cdef int J = Ws.shape[0]
+    cdef int K = betas.shape[0] - 1
+    cdef int n_chunks
+    cdef int ch, m, r, r0, t, k, i, j
+    cdef double beta1, beta0, d, x, lam
+    cdef floating fb
+    cdef floating *A
+    cdef floating *Hs
+    cdef floating *G
+    cdef floating *Z
+    cdef floating *zero
+    cdef double *vm
+    cdef double *vsc
+    cdef double *vsd
+    cdef uint32_t *U
+    cdef floating *Aall = NULL
+    cdef floating *Gall = NULL
+    cdef double *Call = NULL
+    cdef uint32_t *Uall = NULL
+    if n == 0:
+        return
+    if chunk < 1:
+        raise ValueError("chunk must be >= 1")
+    n_chunks = (n + chunk - 1) // chunk
+    if (V.shape[1] != F or c.shape[0] != J or b.shape[0] != F
+            or inv_var.shape[0] != F or mu.shape[0] != F
+            or inv_var_base.shape[0] != F or J < 1):
+        raise ValueError("shapes of Ws, c, b, inv_var, mu, inv_var_base and V "
+                         "do not match")
+    if log_w.shape[0] != n:
+        raise ValueError("log_w must have one entry per chain")
+    if streams.n < n:
+        raise ValueError("need one random stream per chain")
+    n_threads = max(1, min(n_threads, n_chunks))
+    # per thread: A and Hs (chunk x J each), G and Z (chunk x F each), zero (J)
+    Aall = <floating *>malloc(<size_t>n_threads * (2 * chunk * J + J)
+                              * sizeof(floating))
+    Gall = <floating *>malloc(<size_t>n_threads * 2 * chunk * F * sizeof(floating))
+    Call = <double *>malloc(<size_t>n_threads * 3 * F * sizeof(double))
+    Uall = <uint32_t *>malloc(<size_t>n_threads * chunk * J * sizeof(uint32_t))
+    try:
+        if Aall == NULL or Gall == NULL or Call == NULL or Uall == NULL:
+            raise MemoryError()
+        for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
+                         num_threads=n_threads):
+            t = threadid()
+            A = Aall + <long>t * (2 * chunk * J + J)
+            Hs = A + <long>chunk * J
+            zero = Hs + <long>chunk * J
+            G = Gall + <long>t * 2 * chunk * F
+            Z = G + <long>chunk * F
+            vm = Call + <long>t * 3 * F
+            vsc = vm + F
+            vsd = vsc + F
+            U = Uall + <long>t * chunk * J
+            r0 = ch * chunk
+            m = min(chunk, n - r0)
+            for j in range(J):
+                zero[j] = 0
+            if init_from_base:
+                for r in range(m):
+                    _fill_normal(streams.ptrs[r0 + r], Z + <long>r * F, F)
+                    for i in range(F):
+                        V[r0 + r, i] = <floating>(
+                            mu[i] + Z[r * F + i] / sqrt(inv_var_base[i]))
+            for k in range(1, K + 1):
+                beta1 = betas[k]
+                beta0 = betas[k - 1]
+                # a = c + v Ws^T
+                gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, &V[r0, 0], F,
+                        &Ws[0, 0], F, <floating>0.0, A, J)
+                for r in range(m):
+                    for j in range(J):
+                        A[r * J + j] += c[j]
+                    # E_v(v) - E_0(v), in double
+                    d = 0.0
+                    for i in range(F):
+                        x = V[r0 + r, i]
+                        d = d + 0.5 * ((x - b[i]) * (x - b[i]) * inv_var[i]
+                                       - (x - mu[i]) * (x - mu[i]) * inv_var_base[i])
+                    log_w[r0 + r] += -(beta1 - beta0) * d + \
+                        _softplus_diff_sum(A + <long>r * J, beta1, beta0, J)
+                if k == K:
+                    break  # the last transition would not change any weight
+                # one Gibbs step that leaves p_k invariant: h | v, then v | h
+                for r in range(m):
+                    fill_uint32(streams.ptrs[r0 + r], U + <long>r * J, J)
+                    _fill_normal(streams.ptrs[r0 + r], Z + <long>r * F, F)
+                fb = <floating>beta1
+                for r in range(m):
+                    for j in range(J):
+                        Hs[r * J + j] = fb * A[r * J + j]
+                _sigmoid_bias(Hs, zero, m, J, J)
+                _bernoulli(Hs, J, Hs, J, U, J, m, J)
+                gemm_rm(NoTrans, NoTrans, m, F, J, <floating>1.0, Hs, J,
+                        &Ws[0, 0], F, <floating>0.0, G, F)
+                for i in range(F):
+                    lam = (1.0 - beta1) * inv_var_base[i] + beta1 * inv_var[i]
+                    vm[i] = ((1.0 - beta1) * mu[i] * inv_var_base[i]
+                             + beta1 * b[i] * inv_var[i]) / lam
+                    vsc[i] = beta1 / lam
+                    vsd[i] = 1.0 / sqrt(lam)
+                for r in range(m):
+                    for i in range(F):
+                        V[r0 + r, i] = <floating>(
+                            vm[i] + vsc[i] * G[r * F + i] + vsd[i] * Z[r * F + i])
+    finally:
+        free(Aall)
+        free(Gall)
+        free(Call)
         free(Uall)

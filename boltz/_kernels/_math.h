@@ -310,4 +310,24 @@ BOLTZ_SPARSE_ROWS(boltz_sparse_rows_d, double, boltz_vd)
 BOLTZ_SPARSE_ROWS(boltz_sparse_rows_f, float, boltz_vf)
 #undef BOLTZ_SPARSE_ROWS
 
+/* sum_i (x[i] + y[i])^2 / 2: the exact enumeration's closed-form sum over
+ * Gaussian units (their log-partition y^2/2 up to a constant), in the fixed
+ * order of boltz_sum_block like the softplus sums above. */
+BOLTZ_CLONES static __attribute__((unused)) double boltz_half_square_sum2_d(
+    const double *x, const double *y, int n)
+{
+    double t[BOLTZ_SP_BLOCK];
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i0 = 0; i0 < n; i0 += BOLTZ_SP_BLOCK) {
+        int m = n - i0 < BOLTZ_SP_BLOCK ? n - i0 : BOLTZ_SP_BLOCK;
+        const double *xs = x + i0, *ys = y + i0;
+        for (int i = 0; i < m; i++) {
+            double z = xs[i] + ys[i];
+            t[i] = 0.5 * (z * z);
+        }
+        boltz_sum_block(t, m, acc);
+    }
+    return boltz_sum_acc(acc);
+}
+
 #endif /* BOLTZ_MATH_H */

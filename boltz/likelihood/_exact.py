@@ -3,9 +3,34 @@
 A model's log Z, and the exact moments a Boltzmann machine trains on, are
 sums over the ``2**m`` states of ``m`` binary units once the other units are
 summed out in closed form.  The caps below are the only ones in boltz.
+
+For an RBM (:func:`log_partition_rbm`) the enumerated layer is a binary
+(Bernoulli) one: the hidden layer of a Gaussian-Bernoulli RBM, the smaller
+layer of a Bernoulli RBM.  The other layer is summed out by its unit type's
+log-partition, ``log sum_x exp(-E(x) + phi(x) . I) = const + sum_i f(a_i +
+I_i)``:
+
+- Bernoulli units: ``f = softplus``, ``a = b``, ``const = 0``;
+- Gaussian units (``E(x) = sum (x - b)^2 / (2 sigma^2)``, ``phi(x) = x /
+  sigma``): the integral is ``sqrt(2 pi) sigma exp(b I / sigma + I^2 / 2)``
+  and ``b I / sigma + I^2 / 2 = (b / sigma + I)^2 / 2 - (b / sigma)^2 / 2``,
+  so ``f(y) = y^2 / 2``, ``a = b / sigma`` and ``const = sum_i log(sqrt(2 pi)
+  sigma_i) - sum_i (b_i / sigma_i)^2 / 2``.
+
+Hence, with ``s`` the enumerated layer's states, ``a_S`` its biases and
+``I = s M`` (``M = W`` when the hidden layer is enumerated, ``W^T``
+otherwise),
+
+    log Z = const + logsumexp_s [a_S . s + sum_i f(a_i + (s M)_i)],
+
+which the ``exact_blocks`` kernel sums over fixed blocks of states.
 """
 
+import math
+
 import numpy as np
+
+from .._kernels._ais import EXACT_BLOCK, EXACT_HALF_SQUARE, EXACT_SOFTPLUS, exact_blocks
 
 #: ``method="auto"`` enumerates at most this many binary units (about a
 #: million states); training by enumeration is capped here as well.
@@ -37,6 +62,130 @@ def state_blocks(n_units, *, width=None):
     step = max(1, min(total, STATE_BLOCK // max(1, width or n_units)))
     for start in range(0, total, step):
         yield start, binary_states(start, min(total, start + step), n_units)
+
+
+# -- RBM family ------------------------------------------------------------------------
+# Low bits whose 2**L input patterns are precomputed for the exact kernel.
+_LOW_BITS = 8
+
+# Unit types an exact log Z can enumerate, and those it can sum out in closed form.
+_ENUMERABLE = ("bernoulli",)
+
+
+def _closed_form(units):
+    """``(code, a, const)``: ``units.log_partition(I) = const + sum_i f(a_i + I_i)``.
+
+    ``code`` selects f in the ``exact_blocks`` kernel; ``a`` is float64.  For
+    Gaussian units ``const`` cancels ``sum_i a_i^2 / 2`` that the kernel's
+    squares add, which costs about ``eps * sum_i a_i^2 / 2`` of absolute
+    precision (negligible unless ``b / sigma`` is in the thousands).
+    """
+    if units.name == "bernoulli":
+        return EXACT_SOFTPLUS, np.asarray(units.bias, dtype=np.float64), 0.0
+    if units.name == "gaussian":
+        sigma = np.asarray(units.sigma, dtype=np.float64)
+        a = np.asarray(units.bias, dtype=np.float64) / sigma
+        const = (math.fsum(np.log(sigma)) + 0.5 * a.size * math.log(2 * math.pi)
+                 - 0.5 * math.fsum(a * a))
+        return EXACT_HALF_SQUARE, a, const
+    raise TypeError(
+        f"exact log Z sums out Bernoulli or Gaussian units in closed form; "
+        f"got {units.name!r} units."
+    )
+
+
+def enumerated_layer(visible, hidden):
+    """Which layer of an RBM an exact log Z enumerates: ``"hidden"`` or ``"visible"``.
+
+    A Bernoulli layer, the smaller one when both are (the hidden one on a
+    tie); the other layer is summed out in closed form.
+
+    Parameters
+    ----------
+    visible, hidden : UnitType
+        The RBM's layers (``visible_units_``, ``hidden_units_``).
+
+    Returns
+    -------
+    layer : {"hidden", "visible"}
+    """
+    hid = hidden.name in _ENUMERABLE
+    vis = visible.name in _ENUMERABLE
+    if hid and (not vis or hidden.n_units <= visible.n_units):
+        return "hidden"
+    if vis:
+        return "visible"
+    raise TypeError(
+        "exact log Z enumerates a layer of Bernoulli units; this RBM has "
+        f"{visible.name!r} visible and {hidden.name!r} hidden units."
+    )
+
+
+def n_enumerated(visible, hidden):
+    """Number of binary units an exact log Z of the RBM enumerates."""
+    layer = enumerated_layer(visible, hidden)
+    return (hidden if layer == "hidden" else visible).n_units
+
+
+def log_partition_rbm(W, visible, hidden, *, n_threads=1, cap=EXACT_MAX_UNITS):
+    """Exact log Z of an RBM: enumerate its binary layer, sum out the other.
+
+    See the module docstring for the formula.  The sum runs in double
+    precision whatever the dtype of ``W``, over fixed blocks of states with
+    a log-sum-exp that subtracts the maximum, so the result does not depend
+    on ``n_threads``.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_hidden, n_visible)
+        The weights (``components_``).
+    visible, hidden : UnitType
+        The layers (``visible_units_``, ``hidden_units_``) bound to the
+        fitted parameters.
+    n_threads : int, default=1
+        OpenMP threads of the kernel.
+    cap : int, default=EXACT_MAX_UNITS
+        Most units to enumerate.
+
+    Returns
+    -------
+    log_z : float
+
+    Raises
+    ------
+    ValueError
+        If the enumerated layer has more than ``cap`` units.
+    TypeError
+        If no layer can be enumerated or the other has no closed form.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    layer = enumerated_layer(visible, hidden)
+    if layer == "hidden":
+        enumerated, other, M = hidden, visible, W     # enumerate h; sum out v
+    else:
+        enumerated, other, M = visible, hidden, W.T   # enumerate v; sum out h
+    a_s = np.asarray(enumerated.bias, dtype=np.float64)
+    closed_form, a_o, const = _closed_form(other)
+    m = M.shape[0]
+    check_enumerable(
+        m, f"{layer} layer", cap=cap,
+        instead="Estimate it with annealed importance sampling instead: "
+                "boltz.evaluation.ais(model, X) or "
+                "model.log_partition(method='ais', X=X).")
+    L = min(m, _LOW_BITS)
+    lo = ((np.arange(2 ** L)[:, None] >> np.arange(L)) & 1).astype(np.float64)
+    P = np.ascontiguousarray(a_o + lo @ M[:L])
+    lo_bias = np.ascontiguousarray(lo @ a_s[:L])
+    M_hi = np.ascontiguousarray(M[L:]).reshape(m - L, M.shape[1])
+    hi_bias = np.ascontiguousarray(a_s[L:])
+    n_blocks = -(-(2 ** (m - L)) // EXACT_BLOCK)
+    block_max = np.empty(n_blocks)
+    block_sum = np.empty(n_blocks)
+    exact_blocks(P, lo_bias, M_hi, hi_bias, block_max, block_sum, int(n_threads),
+                 closed_form)
+    top = float(block_max.max())
+    log_z = top + math.log(math.fsum(block_sum * np.exp(block_max - top)))
+    return log_z + const
 
 
 def check_enumerable(n_units, what, *, cap=EXACT_MAX_UNITS, instead=""):
