@@ -1,7 +1,8 @@
 """Hooks into the kernels' shared pieces that only the tests call.
 
 Each wraps one ``cdef`` building block (the vectorised loops of
-``_math.h``, the random streams of ``_random``) in a Python function, so that tests compare it with NumPy.
+``_math.h``, the random streams of ``_random``, the unit types of
+``_units.pxd``) in a Python function, so that tests compare it with NumPy.
 Nothing in boltz itself imports this module.
 """
 
@@ -19,6 +20,17 @@ from ._random cimport (
     fill_uint32,
     sparse_rows,
 )
+from ._units cimport (
+    N_UNIT_TYPES,
+    unit_bias,
+    unit_couple,
+    unit_log_partition,
+    unit_mean,
+    unit_sample,
+    unit_sample_mean,
+    unit_uncouple,
+)
+
 cdef extern from "_math.h":
     double boltz_softplus_d(double x) noexcept nogil
 
@@ -100,4 +112,83 @@ def sparse_row_product(floating[:, ::1] H, floating[:, ::1] W):
     with nogil:
         sparse_rows(&o[0, 0], o.shape[1], &H[0, 0], H.shape[1], &W[0, 0],
                     W.shape[1], H.shape[0], H.shape[1], W.shape[1])
+    return out
+
+
+def _check_unit(int code, floating[:, ::1] x, const floating[::1] bias,
+                const floating[::1] sigma):
+    if not 0 <= code < N_UNIT_TYPES:
+        raise ValueError(f"unknown unit code {code}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError("expected a non-empty 2-D block")
+    if bias.shape[0] != x.shape[1] or sigma.shape[0] != x.shape[1]:
+        raise ValueError("bias and sigma need one value per unit (column)")
+
+
+def units_couple(int code, floating[:, ::1] x, const floating[::1] sigma,
+                 bint inverse=False):
+    """phi(x) (or, with ``inverse``, phi^-1) of a block, in place; returns x."""
+    _check_unit(code, x, sigma, sigma)
+    if inverse:
+        unit_uncouple(code, &x[0, 0], x.shape[1], &sigma[0], x.shape[0], x.shape[1])
+    else:
+        unit_couple(code, &x[0, 0], x.shape[1], &sigma[0], x.shape[0], x.shape[1])
+    return np.asarray(x)
+
+
+def units_bias(int code, const floating[::1] b, const floating[::1] sigma):
+    """The bias in the coupling space (b, or b / sigma), as a new array."""
+    out = np.empty(b.shape[0], dtype=np.float32 if floating is float else np.float64)
+    cdef floating[::1] o = out
+    cdef const floating *p
+    cdef Py_ssize_t j
+    if b.shape[0] == 0 or sigma.shape[0] != b.shape[0]:
+        raise ValueError("b and sigma need the same non-zero length")
+    p = unit_bias(code, &b[0], &sigma[0], &o[0], b.shape[0])
+    for j in range(b.shape[0]):
+        o[j] = p[j]
+    return out
+
+
+def units_mean(int code, floating[:, ::1] x, const floating[::1] bias):
+    """E[phi(x) | I] in place for inputs I in ``x`` (bias in the coupling
+    space); returns x."""
+    _check_unit(code, x, bias, bias)
+    unit_mean(code, &x[0, 0], x.shape[1], &bias[0], x.shape[0], x.shape[1])
+    return np.asarray(x)
+
+
+def units_sample(int code, floating[:, ::1] x, const floating[::1] bias,
+                 const uint32_t[:, ::1] u, const floating[:, ::1] z,
+                 bint from_mean=False):
+    """A draw of phi(x) | I in place for inputs I in ``x`` (or, with
+    ``from_mean``, from conditional means in ``x``), with uniforms ``u`` and
+    normals ``z`` shaped like x; returns x."""
+    _check_unit(code, x, bias, bias)
+    if u.shape[0] != x.shape[0] or u.shape[1] != x.shape[1] or \
+            z.shape[0] != x.shape[0] or z.shape[1] != x.shape[1]:
+        raise ValueError("u and z must be shaped like x")
+    if from_mean:
+        unit_sample_mean(code, &x[0, 0], x.shape[1], &x[0, 0], x.shape[1],
+                         &u[0, 0], u.shape[1], &z[0, 0], z.shape[1],
+                         x.shape[0], x.shape[1])
+    else:
+        unit_sample(code, &x[0, 0], x.shape[1], &bias[0], &u[0, 0], u.shape[1],
+                    &z[0, 0], z.shape[1], x.shape[0], x.shape[1])
+    return np.asarray(x)
+
+
+def units_log_partition(int code, floating[:, ::1] x, const floating[::1] bias,
+                        const floating[::1] sigma, int chunk=0):
+    """Per row, the layer's log-partition for inputs ``x`` (bias in the
+    coupling space), summed over column chunks of ``chunk`` units (0: one)."""
+    _check_unit(code, x, bias, sigma)
+    out = np.zeros(x.shape[0])
+    cdef double[::1] o = out
+    cdef int n = x.shape[1]
+    cdef int step = n if chunk <= 0 else chunk
+    cdef int j0
+    for j0 in range(0, n, step):
+        unit_log_partition(code, &x[0, j0], x.shape[1], &bias[j0], &sigma[j0],
+                           x.shape[0], min(step, n - j0), &o[0])
     return out
