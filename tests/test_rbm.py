@@ -275,10 +275,12 @@ def test_show_config_reports_openmp_and_threads(capsys):
 
 
 GAUSSIAN_KERNEL_CASES = {
-    # sigma of the model, learning rate of log sigma
-    "unit-sigma": (False, 0.0),
-    "sigma": (True, 0.0),
-    "learn-sigma": (True, 0.05),
+    # sigma != 1, learning rate of log sigma, momentum and weight decay
+    "unit-sigma": (False, 0.0, 0.0, 0.0),
+    "sigma": (True, 0.0, 0.0, 0.0),
+    "sigma-momentum": (True, 0.0, 0.5, 1e-3),
+    "learn-sigma": (True, 0.05, 0.0, 0.0),
+    "learn-sigma-momentum": (True, 0.05, 0.5, 1e-3),
 }
 
 
@@ -294,7 +296,7 @@ def test_gaussian_visible_kernel_matches_reference(method, dtype, partials, case
     from boltz._kernels._random import Streams
     from boltz._kernels._rbm import rbm_epoch
 
-    scaled, sigma_lr = GAUSSIAN_KERNEL_CASES[case]
+    scaled, sigma_lr, mom, wd = GAUSSIAN_KERNEL_CASES[case]
     rng = np.random.RandomState(0)
     F = 13
     sigma0 = rng.uniform(0.5, 2.0, F) if scaled else np.ones(F)
@@ -306,17 +308,19 @@ def test_gaussian_visible_kernel_matches_reference(method, dtype, partials, case
     sigma = sigma0.astype(dtype)
     H = np.zeros((bs, J), dtype)
     starts = np.array(ref.even_starts(57, bs), dtype=np.int64)
-    empty = np.empty((0, 0), dtype)
+    vel = tuple(np.zeros_like(a) for a in (W, b, c)) if mom else \
+        (np.empty((0, 0), dtype), np.empty(0, dtype), np.empty(0, dtype))
     lo, hi = np.log(0.6), np.log(1.8)
     rbm_epoch(X.astype(dtype), np.empty(0, dtype), np.empty(0, np.int64),
-              np.empty(0, np.int64), starts, W, b, c, empty, np.empty(0, dtype),
-              np.empty(0, dtype), H, Streams(99, (0,), bs), lr, 0.0, 0.0, k,
+              np.empty(0, np.int64), starts, W, b, c, *vel, H,
+              Streams(99, (0,), bs), lr, mom, wd, k,
               method == "pcd", False, 2, visible_units=1, sigma=sigma,
               sigma_learning_rate=sigma_lr, log_sigma_min=lo, log_sigma_max=hi,
               partials=partials, hidden_chunk=4, visible_chunk=5)
-    Wr, br, cr, Hr, _, sr = ref.rbm_epoch(
+    Wr, br, cr, Hr, velr, sr = ref.rbm_epoch(
         X, W0, b0, np.zeros(J), np.zeros((bs, J)), 99, 0, lr=lr, k=k,
-        persistent=method == "pcd", gaussian=True, normal_dtype=dtype,
+        persistent=method == "pcd", momentum=mom, weight_decay=wd,
+        gaussian=True, normal_dtype=dtype,
         sigma=sigma0, sigma_lr=sigma_lr, log_sigma_range=(lo, hi))
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (1e-4, 1e-6)
     assert_allclose(W, Wr, rtol=rtol, atol=atol)
@@ -324,6 +328,9 @@ def test_gaussian_visible_kernel_matches_reference(method, dtype, partials, case
     assert_allclose(c, cr, rtol=rtol, atol=atol)
     assert_allclose(sigma, sr, rtol=rtol, atol=atol)
     assert_array_equal(H, Hr)
+    if mom:
+        for v, vr in zip(vel, velr):
+            assert_allclose(v, vr, rtol=rtol, atol=atol)
     if sigma_lr:
         # sigma really moved, and the clip range was reached for some feature
         assert np.abs(np.log(sr / sigma0)).max() > 0.05
@@ -389,6 +396,37 @@ def test_grouped_partials_match_reference_for_any_thread_count(
     assert np.abs(W - W0).max() > 0.01
     if sigma_lr:
         assert np.abs(np.log(sr / sigma0)).max() > 0.02
+
+
+@pytest.mark.parametrize("sigma_lr", [0.0, 0.05])
+def test_gaussian_epoch_from_csr_is_the_dense_epoch(sigma_lr):
+    """The rows of a CSR batch are densified, then divided by sigma, exactly
+    as dense rows are: the same bits."""
+    from boltz._kernels._random import Streams
+    from boltz._kernels._rbm import rbm_epoch
+
+    rng = np.random.RandomState(3)
+    X = rng.randn(45, 12) * (rng.rand(45, 12) < 0.4)
+    F, J, bs = 12, 7, 9
+    starts = np.array(ref.even_starts(45, bs), dtype=np.int64)
+    Xs = sp.csr_matrix(X)
+    fits = []
+    for sparse in (False, True):
+        W = rng.normal(0, 0.1, (J, F)) if not fits else fits[0][4].copy()
+        b, c, H = np.zeros(F), np.zeros(J), np.zeros((bs, J))
+        sigma = np.linspace(0.5, 1.5, F)
+        W0 = W.copy()
+        args = (np.empty((0, F)), Xs.data, Xs.indices.astype(np.int64),
+                Xs.indptr.astype(np.int64)) if sparse else \
+            (X, np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64))
+        rbm_epoch(*args, starts, W, b, c, np.empty((0, 0)), np.empty(0),
+                  np.empty(0), H, Streams(4, (0,), bs), 0.02, 0.0, 0.0, 1, True,
+                  sparse, 2, visible_units=1, sigma=sigma,
+                  sigma_learning_rate=sigma_lr, partials=True, hidden_chunk=4,
+                  visible_chunk=8)
+        fits.append((W, b, c, sigma, W0))
+    for a, o in zip(fits[0][:4], fits[1][:4]):
+        assert_array_equal(a, o)
 
 
 def test_epoch_kernel_rejects_bad_unit_arguments():

@@ -475,7 +475,10 @@ cdef void _epoch_thread(
                         cross += sig_part[<long>jc * F + f]
                     g = (sig_d[f] - cross) / nb - sig_m[f] / nc
                     ls = log(<double>sigma[f]) + sh.sigma_lr * g
-                    ls = min(max(ls, sh.log_sigma_min), sh.log_sigma_max)
+                    if ls < sh.log_sigma_min:     # (NaN passes: divergence shows)
+                        ls = sh.log_sigma_min
+                    elif ls > sh.log_sigma_max:
+                        ls = sh.log_sigma_max
                     sigma[f] = <floating>exp(ls)
                 unit_couple(sh.vis, VSn + f0, F, sigma + f0, nb1, fn)
             if bi + 1 < n_batches:
