@@ -19,7 +19,9 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["_openmp", "_blas", "_random", "_rbm", "_hopfield", "_ais", "_boltzmann"]
+KERNELS = [
+    "_openmp", "_blas", "_random", "_rbm", "_hopfield", "_ais", "_boltzmann", "_testing",
+]
 
 OPENMP_PROBE = textwrap.dedent(
     """

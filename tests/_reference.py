@@ -40,22 +40,50 @@ def even_starts(n, batch_size):
     return np.concatenate([[0], np.cumsum(sizes)])
 
 
+def log_sigma_gradient(u, W, b, c, sigma, h_chain):
+    """d log-likelihood / d log sigma of a Gaussian-Bernoulli RBM.
+
+    Data term: mean over the rows u = v / sigma of (u - b')^2 - u (P(h | u) W);
+    model term: mean over the chains' hidden states h of 1 - b' (h W), the
+    exact expectation over v | h ~ N(b' + h W, 1) in the scaled space
+    (b' = b / sigma).
+    """
+    bs = b / sigma
+    ph = expit(u @ W.T + c)
+    data = ((u - bs) ** 2 - u * (ph @ W)).mean(axis=0)
+    model = (1.0 - bs * (h_chain @ W)).mean(axis=0)
+    return data - model
+
+
 def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
               momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None,
-              gaussian=False, normal_dtype=np.float64):
+              gaussian=False, normal_dtype=np.float64, sigma=None, sigma_lr=0.0,
+              log_sigma_range=(-np.inf, np.inf)):
     """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
 
-    ``gaussian`` makes the visible units unit-variance Gaussians,
-    v ~ N(b + h W, 1); each chain then draws, per batch, [J uint32 for the CD
-    start] and per Gibbs step F standard normals (numpy's ziggurat, in
-    ``normal_dtype``) followed by J uint32.
+    ``gaussian`` makes the visible units Gaussian, v ~ N(b + sigma (h W),
+    sigma^2) with per-feature ``sigma`` (default 1): the epoch is then the
+    unit-variance one on u = X / sigma with biases b' = b / sigma, and b
+    (in data units) steps by sigma times the step of b'.  Each chain draws,
+    per batch, [J uint32 for the CD start] and per Gibbs step F standard
+    normals (numpy's ziggurat, in ``normal_dtype``) followed by J uint32.
 
-    Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None.
+    ``sigma_lr > 0`` learns log sigma after every minibatch: a step of
+    ``sigma_lr`` along :func:`log_sigma_gradient`, evaluated with the
+    minibatch's rows and the parameters before the minibatch's update, and
+    with the chains' states that the negative sample was drawn from (at the
+    last Gibbs step), clipped to ``log_sigma_range``.  The next minibatch is
+    divided by the new sigma.
+
+    Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None, and
+    sigma as a sixth element when ``sigma`` is given.
     """
     X = np.asarray(X, dtype=np.float64)
     W, b, c, H = (np.array(a, dtype=np.float64) for a in (W, b, c, H))
     n_chains, J = H.shape
     F = W.shape[1]
+    return_sigma = sigma is not None
+    sig = np.ones(F) if sigma is None else np.array(sigma, dtype=np.float64)
     batch_size = n_chains if batch_size is None else batch_size
     if momentum:
         if velocity is None:
@@ -66,7 +94,8 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     n_rand = (0 if persistent else J) + k * (F + J)
     starts = even_starts(X.shape[0], batch_size)
     for s0, s1 in zip(starts[:-1], starts[1:]):
-        vpos = X[s0:s1]
+        vpos = X[s0:s1] / sig if gaussian else X[s0:s1]
+        bs = b / sig if gaussian else b
         nb = s1 - s0
         nc = n_chains if persistent else nb
         if gaussian:
@@ -93,14 +122,20 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         Hc = H[:nc]
         for s in range(k):
             r = R[:, off + s * (F + J): off + (s + 1) * (F + J)]
+            h_from = Hc
             if gaussian:
-                vneg = Hc @ W + b + Z[:, s]
+                vneg = Hc @ W + bs + Z[:, s]
             else:
                 vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
             hneg = expit(vneg @ W.T + c)
             Hc = bernoulli(hneg, r[:, F:])
+        if sigma_lr:
+            log_sigma = np.log(sig) + sigma_lr * log_sigma_gradient(
+                vpos, W, b, c, sig, h_from)
         gW = hpos.T @ vpos / nb - hneg.T @ vneg / nc
         gb = vpos.mean(0) - vneg.mean(0)
+        if gaussian:
+            gb = sig * gb
         gc = hpos.mean(0) - hneg.mean(0)
         if momentum:
             vW = momentum * vW + lr * (gW - weight_decay * W)
@@ -113,7 +148,10 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
             c = c + lr * gc
         H = H.copy()
         H[:nc] = Hc
-    return W, b, c, H, ((vW, vb, vc) if momentum else None)
+        if sigma_lr:
+            sig = np.exp(np.clip(log_sigma, *log_sigma_range))
+    out = (W, b, c, H, ((vW, vb, vc) if momentum else None))
+    return out + (sig,) if return_sigma else out
 
 
 def free_energy(v, W, b, c):

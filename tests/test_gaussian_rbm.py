@@ -1,6 +1,7 @@
-"""GaussianBernoulliRBM: the scaled epoch against the NumPy reference, exact
-free energy and log-sigma gradient by enumeration of the hidden states,
-sampling against the exact model mean, learned sigma, warnings, bad input."""
+"""GaussianBernoulliRBM: the epoch kernel (sigma inside it, learned or fixed)
+against the NumPy reference, exact free energy and log-sigma gradient by
+enumeration of the hidden states, the sampling kernel against the exact model
+mean and the NumPy chains it replaced, learned sigma, warnings, bad input."""
 
 import itertools
 import warnings
@@ -13,6 +14,7 @@ from scipy.special import logsumexp
 from sklearn.preprocessing import StandardScaler
 
 from boltz import GaussianBernoulliRBM
+from boltz.rbm._gaussian import LOG_SIGMA_RANGE, SIGMA_RATE_FACTOR
 
 from . import _reference as ref
 
@@ -58,6 +60,7 @@ def test_sigma_scales_data_and_biases(digits_std):
     W0, b0, c0, H0 = (np.array(a) for a in (est.components_, est.intercept_visible_,
                                           est.intercept_hidden_, est.h_samples_))
     entropy = est._entropy
+    arrays = est.intercept_visible_, est.sigma_
     est.partial_fit(X)
     W, b, c, _, _ = ref.rbm_epoch(X / sigma, W0, b0 / sigma, c0, H0, entropy, 1,
                                   lr=est.learning_rate, gaussian=True)
@@ -65,6 +68,43 @@ def test_sigma_scales_data_and_biases(digits_std):
     assert_allclose(est.intercept_visible_, b * sigma, rtol=1e-9, atol=1e-12)
     assert_allclose(est.intercept_hidden_, c, rtol=1e-9, atol=1e-12)
     assert_array_equal(est.sigma_, sigma)  # learn_sigma=False keeps it
+    # the kernel worked on the stored arrays: nothing was swapped around it
+    assert est.intercept_visible_ is arrays[0] and est.sigma_ is arrays[1]
+    # the reference in data units says the same
+    Wd, bd, cd, _, _, sd = ref.rbm_epoch(X, W0, b0, c0, H0, entropy, 1,
+                                         lr=est.learning_rate, gaussian=True,
+                                         sigma=sigma)
+    assert_allclose(est.components_, Wd, rtol=1e-9, atol=1e-12)
+    assert_allclose(est.intercept_visible_, bd, rtol=1e-9, atol=1e-12)
+    assert_array_equal(sd, sigma)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+def test_learn_sigma_epochs_match_numpy_reference(digits_std, dtype, method):
+    """learn_sigma: log sigma steps by learning_rate / 10 after every
+    minibatch, inside the kernel, as the reference epoch does."""
+    X = digits_std[:153] * np.linspace(0.5, 2.0, digits_std.shape[1])
+    J, bs, lr = 16, 10, 0.02
+    est = GaussianBernoulliRBM(n_components=J, batch_size=bs, n_iter=2,
+                               learning_rate=lr, negative_phase=method,
+                               learn_sigma=True, random_state=5,
+                               n_jobs=2).fit(X.astype(dtype))
+    W, entropy = ref.init_like_estimator(5, J, X.shape[1])
+    b, c, H = np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J))
+    sigma = np.ones(X.shape[1])
+    for call in range(2):
+        W, b, c, H, _, sigma = ref.rbm_epoch(
+            X, W, b, c, H, entropy, call, lr=lr, persistent=method == "pcd",
+            gaussian=True, normal_dtype=dtype, sigma=sigma,
+            sigma_lr=SIGMA_RATE_FACTOR * lr, log_sigma_range=LOG_SIGMA_RANGE)
+    rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (5e-4, 5e-6)
+    assert est.sigma_.dtype == dtype
+    assert_allclose(est.components_, W, rtol=rtol, atol=atol)
+    assert_allclose(est.intercept_visible_, b, rtol=rtol, atol=atol)
+    assert_allclose(est.intercept_hidden_, c, rtol=rtol, atol=atol)
+    assert_allclose(est.sigma_, sigma, rtol=rtol, atol=atol)
+    assert np.abs(np.log(sigma)).max() > 0.01  # sigma really moved
 
 
 def _tiny_model(rng, F=4, J=3):
@@ -122,8 +162,9 @@ def test_log_sigma_gradient_is_exact():
     # the chains' term is linear in the chain states: weigh one-chain gradients
     grad = 0
     for h, lp in zip(Hs, log_p):
-        est.h_samples_ = h[None, :]
-        grad = grad + np.exp(lp) * est._log_sigma_gradient(V / est.sigma_)
+        grad = grad + np.exp(lp) * ref.log_sigma_gradient(
+            V / est.sigma_, est.components_, est.intercept_visible_,
+            est.intercept_hidden_, est.sigma_, h[None, :])
     sigma0 = est.sigma_.copy()
     num = np.empty(4)
     eps = 1e-6
@@ -150,11 +191,58 @@ def test_sample_matches_exact_model_mean():
     assert est.gibbs(S[:5]).shape == (5, 4)
 
 
-def test_learn_sigma_recovers_feature_scales():
+def _numpy_chains(est, n_samples, n_steps, gen):
+    """The NumPy block-Gibbs loop that sample() ran before the sampling
+    kernel took it over: v ~ N(b, sigma^2), then h ~ P(h | v), v ~ P(v | h)."""
+    W, b, c, s = est.components_, est.intercept_visible_, est.intercept_hidden_, est.sigma_
+    V = b + s * gen.standard_normal((n_samples, W.shape[1]))
+    for _ in range(n_steps):
+        p = 1 / (1 + np.exp(-((V / s) @ W.T + c)))
+        h = (gen.random(p.shape) < p).astype(float)
+        V = b + s * (h @ W) + s * gen.standard_normal(V.shape)
+    return V
+
+
+def test_sample_moments_match_the_numpy_chains():
+    """The sampling kernel draws from the same chains as the NumPy loop it
+    replaced: means, variances and covariances of many chains agree."""
+    rng = np.random.RandomState(4)
+    est = _tiny_model(rng, F=5, J=4)
+    est.components_ *= 1.5
+    n = 20000
+    S = est.sample(n, n_steps=8, random_state=0)
+    R = _numpy_chains(est, n, 8, np.random.default_rng(1))
+    se = np.sqrt((S.var(axis=0) + R.var(axis=0)) / n)
+    assert np.all(np.abs(S.mean(axis=0) - R.mean(axis=0)) < 5 * se)
+    assert_allclose(S.var(axis=0), R.var(axis=0), rtol=0.06)
+    cs, cr = np.cov(S.T), np.cov(R.T)
+    assert np.abs(cs - cr).max() < 0.06 * np.abs(cr).max()
+    # with no steps the chains are the start, N(b, sigma^2)
+    S0 = est.sample(n, n_steps=0, random_state=0)
+    assert np.all(np.abs(S0.mean(axis=0) - est.intercept_visible_)
+                  < 5 * est.sigma_ / np.sqrt(n))
+    assert_allclose(S0.std(axis=0), est.sigma_, rtol=0.03)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sample_is_bit_identical_for_any_thread_count(digits_std, dtype):
+    est = GaussianBernoulliRBM(n_components=12, n_iter=1, learn_sigma=True,
+                               random_state=0).fit(digits_std[:200].astype(dtype))
+    samples = [est.set_params(n_jobs=n).sample(100, n_steps=7, random_state=3)
+               for n in (1, 2, 3)]
+    assert samples[0].dtype == dtype and samples[0].shape == (100, digits_std.shape[1])
+    assert np.all(np.isfinite(samples[0]))
+    for other in samples[1:]:
+        assert_array_equal(samples[0], other)
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+def test_learn_sigma_recovers_feature_scales(method):
     scales = np.array([0.6, 0.8, 1.0, 1.25, 1.6])
     X = np.random.RandomState(0).normal(size=(2000, 5)) * scales
     est = GaussianBernoulliRBM(n_components=4, learn_sigma=True, n_iter=25,
-                               random_state=0, n_jobs=1).fit(X)
+                               negative_phase=method, random_state=0,
+                               n_jobs=1).fit(X)
     assert_allclose(est.sigma_, scales, rtol=0.2)
     fixed = GaussianBernoulliRBM(n_components=4, n_iter=1, random_state=0).fit(X)
     assert_array_equal(fixed.sigma_, 1.0)
@@ -162,12 +250,16 @@ def test_learn_sigma_recovers_feature_scales():
 
 @pytest.mark.parametrize("learn_sigma", [False, True])
 def test_bit_identical_for_any_thread_count(digits_std, learn_sigma):
+    X = digits_std[:300] * np.linspace(0.5, 2.0, digits_std.shape[1])
     fits = [GaussianBernoulliRBM(n_components=20, n_iter=2, learn_sigma=learn_sigma,
-                                 random_state=0, n_jobs=n).fit(digits_std[:300])
-            for n in (1, 2)]
-    for attr in ("components_", "intercept_visible_", "intercept_hidden_",
-                 "sigma_", "h_samples_"):
-        assert_array_equal(getattr(fits[0], attr), getattr(fits[1], attr))
+                                 random_state=0, n_jobs=n).fit(X)
+            for n in (1, 2, 3)]
+    for other in fits[1:]:
+        for attr in ("components_", "intercept_visible_", "intercept_hidden_",
+                     "sigma_", "h_samples_"):
+            assert_array_equal(getattr(fits[0], attr), getattr(other, attr))
+    if learn_sigma:
+        assert not np.all(fits[0].sigma_ == 1)
 
 
 def test_learns_useful_features(digits01, digits_std):

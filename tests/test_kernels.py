@@ -1,11 +1,13 @@
-"""The shared kernel pieces: row-major GEMM, random streams, sigmoid, threads."""
+"""The shared kernel pieces: row-major GEMM, random streams, sigmoid, softplus,
+the unit types of _units.pxd against boltz/rbm/_units.py, threads."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit
 
-from boltz._kernels import _blas, _random
+from boltz._kernels import _blas, _random, _testing
+from boltz.rbm._units import Bernoulli, Gaussian
 from boltz.utils._threads import effective_n_threads, openmp_enabled
 
 from . import _reference as ref
@@ -35,16 +37,17 @@ def test_gemm_rejects_mismatched_shapes():
 def test_streams_follow_the_documented_numpy_convention(n):
     s = _random.Streams(12345, (3,), 4)
     for i in range(4):
-        first = s.uint32(i, n)
-        second = s.uint32(i, 5)
+        first = _testing.stream_uint32(s, i, n)
+        second = _testing.stream_uint32(s, i, 5)
         gen = ref.chain_stream(12345, (3,), i)
         assert_array_equal(first, ref.draw_uint32(gen, n))
         assert_array_equal(second, ref.draw_uint32(gen, 5))
-    assert not np.array_equal(s.uint32(0, 16), s.uint32(1, 16))
+    assert not np.array_equal(_testing.stream_uint32(s, 0, 16),
+                              _testing.stream_uint32(s, 1, 16))
 
 
 def test_uniform_draws_are_uniform():
-    u = _random.Streams(1, (), 1).uint32(0, 200000) / 2.0**32
+    u = _testing.stream_uint32(_random.Streams(1, (), 1), 0, 200000) / 2.0**32
     counts = np.histogram(u, bins=10, range=(0, 1))[0]
     assert np.abs(counts / len(u) - 0.1).max() < 0.005
 
@@ -54,13 +57,33 @@ def test_sigmoid_is_accurate_and_never_overflows(dtype, rtol):
     x = np.concatenate([np.linspace(-30, 30, 10001), [-1e308, -800, -100, 0, 100,
                                                       800, 1e308]])
     x = x[np.abs(x) <= np.finfo(dtype).max].astype(dtype)[None, :]
-    s = _random._sigmoid(x)
+    s = _testing.sigmoid(x)
     expected = expit(x.astype(np.float64))
     assert np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1))
     tiny = np.finfo(dtype).tiny * 1e4
     ok = expected > tiny
     assert_allclose(s[ok], expected[ok], rtol=rtol)
     assert np.all(s[~ok] <= tiny)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normal_draws_follow_numpy(dtype):
+    """fill_normal_d/f are numpy's ziggurat: Generator.standard_normal on the
+    same stream gives the same values."""
+    s = _random.Streams(7, (2,), 3)
+    for i in range(3):
+        got = _testing.stream_normal(s, i, 101, dtype)
+        gen = np.random.Generator(ref.chain_stream(7, (2,), i))
+        assert got.dtype == dtype
+        assert_array_equal(got, gen.standard_normal(101, dtype=dtype))
+
+
+def test_softplus_is_accurate_and_never_overflows():
+    x = np.concatenate([np.linspace(-40, 40, 20001), [-1e308, -800, 0, 800, 1e308]])
+    got = _testing.softplus(x)
+    expected = np.logaddexp(0, x)
+    assert np.all(np.isfinite(got))
+    assert_allclose(got, expected, rtol=1e-15, atol=1e-300)
 
 
 def test_thread_count_translation():
@@ -85,6 +108,75 @@ def test_sparse_row_product_matches_matmul(dtype, shape):
     H[-1, 0] = 0.37  # non-binary values are multiplied, not just added
     W = rng.randn(K, cols).astype(dtype)
     tol = 1e-4 if dtype == np.float32 else 1e-12
-    assert_allclose(_random._sparse_rows(H, W), H.astype(np.float64) @ W,
+    assert_allclose(_testing.sparse_row_product(H, W), H.astype(np.float64) @ W,
                     rtol=tol, atol=tol)
-    assert_array_equal(_random._sparse_rows(np.zeros_like(H), W), 0)
+    assert_array_equal(_testing.sparse_row_product(np.zeros_like(H), W), 0)
+
+
+def _unit_inputs(dtype, rows=6, cols=11, seed=0):
+    rng = np.random.RandomState(seed)
+    I = (rng.randn(rows, cols) * 3).astype(dtype)
+    b = rng.randn(cols).astype(dtype)
+    sigma = rng.uniform(0.3, 3.0, cols).astype(dtype)
+    return I, b, sigma
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_unit_types_match_python_unit_types(dtype):
+    """Each kernel unit function agrees with boltz/rbm/_units.py, which works
+    in data units: the kernel's coupling space is phi(x) (v / sigma)."""
+    I, b, sigma = _unit_inputs(dtype)
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else \
+        dict(rtol=2e-6, atol=2e-6)
+    ones = np.ones_like(sigma)
+    for code, layer, s in ((0, Bernoulli(b), ones), (1, Gaussian(b, sigma), sigma)):
+        assert code == type(layer).kernel_code
+        bc = _testing.units_bias(code, b, s)
+        assert_allclose(bc, b / s if code else b, **tol)
+        # couple / uncouple
+        x = I.copy()
+        assert_allclose(_testing.units_couple(code, x, s), layer.coupling(I), **tol)
+        assert_allclose(_testing.units_couple(code, x, s, inverse=True), I, **tol)
+        # the conditional mean, as the weights see it
+        mean = _testing.units_mean(code, I.copy(), bc)
+        assert_allclose(mean, layer.coupling(layer.mean(I)), **tol)
+        # log-partition, in one chunk or in chunks of 4 units
+        for chunk in (0, 4):
+            assert_allclose(_testing.units_log_partition(code, I.copy(), bc, s, chunk),
+                            layer.log_partition(I.astype(np.float64)),
+                            rtol=1e-12 if dtype == np.float64 else 1e-5, atol=1e-9)
+
+
+def test_kernel_log_partition_is_finite_for_large_inputs():
+    I = np.array([[-1e150, -800.0, 0.0, 800.0, 1e150]])
+    b = np.zeros(5)
+    assert np.all(np.isfinite(_testing.units_log_partition(0, I.copy(), b, b + 1)))
+    assert_allclose(_testing.units_log_partition(0, I[:, 1:4].copy(), b[:3], b[:3] + 1),
+                    [800 + np.log(2)], rtol=1e-15)
+    assert np.all(np.isfinite(_testing.units_log_partition(1, I.copy(), b, b + 1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_unit_samples(dtype):
+    """Bernoulli draws compare the uniform with p 2^32; Gaussian draws add the
+    normal to the mean (unit variance in the coupling space)."""
+    I, b, sigma = _unit_inputs(dtype)
+    rng = np.random.RandomState(1)
+    u = rng.randint(0, 2**32, size=I.shape, dtype=np.uint64).astype(np.uint32)
+    z = rng.randn(*I.shape).astype(dtype)
+    p = _testing.units_mean(0, I.copy(), b)
+    expected = ref.bernoulli(p, u)
+    assert_array_equal(_testing.units_sample(0, I.copy(), b, u, z), expected)
+    assert_array_equal(_testing.units_sample(0, p.copy(), b, u, z, from_mean=True),
+                       expected)
+    bc = _testing.units_bias(1, b, sigma)
+    assert_array_equal(_testing.units_sample(1, I.copy(), bc, u, z), I + (bc + z))
+    m = _testing.units_mean(1, I.copy(), bc)
+    assert_array_equal(_testing.units_sample(1, m.copy(), bc, u, z, from_mean=True),
+                       m + z)
+
+
+def test_unit_hooks_reject_bad_codes():
+    I, b, sigma = _unit_inputs(np.float64)
+    with pytest.raises(ValueError, match="unknown unit code"):
+        _testing.units_mean(5, I, b)

@@ -274,39 +274,72 @@ def test_show_config_reports_openmp_and_threads(capsys):
     assert config["n_threads"] >= 1
 
 
+GAUSSIAN_KERNEL_CASES = {
+    # sigma != 1, learning rate of log sigma, momentum and weight decay
+    "unit-sigma": (False, 0.0, 0.0, 0.0),
+    "sigma": (True, 0.0, 0.0, 0.0),
+    "sigma-momentum": (True, 0.0, 0.5, 1e-3),
+    "learn-sigma": (True, 0.05, 0.0, 0.0),
+    "learn-sigma-momentum": (True, 0.05, 0.5, 1e-3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GAUSSIAN_KERNEL_CASES))
 @pytest.mark.parametrize("partials", [False, True])
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_gaussian_visible_kernel_matches_reference(method, dtype, partials):
-    """The epoch kernel's Gaussian-visible path (used by GaussianBernoulliRBM),
-    with v_neg from one GEMM per visible chunk or from hidden-chunk partials."""
+def test_gaussian_visible_kernel_matches_reference(method, dtype, partials, case):
+    """The epoch kernel's Gaussian-visible path (used by GaussianBernoulliRBM)
+    on the model in data units: sigma = 1, a fixed sigma != 1, and sigma
+    learned after every minibatch; v_neg from one GEMM per visible chunk or
+    from hidden-chunk partials."""
     from boltz._kernels._random import Streams
     from boltz._kernels._rbm import rbm_epoch
 
+    scaled, sigma_lr, mom, wd = GAUSSIAN_KERNEL_CASES[case]
     rng = np.random.RandomState(0)
-    X = rng.randn(57, 13)
+    F = 13
+    sigma0 = rng.uniform(0.5, 2.0, F) if scaled else np.ones(F)
+    X = rng.randn(57, F) * sigma0 + rng.uniform(-0.5, 0.5, F)
     J, bs, k, lr = 9, 8, 2, 0.01
-    W0 = rng.normal(0, 0.1, (J, 13))
-    W, b, c = W0.astype(dtype), np.zeros(13, dtype), np.zeros(J, dtype)
+    W0 = rng.normal(0, 0.1, (J, F))
+    b0 = rng.normal(0, 0.3, F) if scaled else np.zeros(F)
+    W, b, c = W0.astype(dtype), b0.astype(dtype), np.zeros(J, dtype)
+    sigma = sigma0.astype(dtype)
     H = np.zeros((bs, J), dtype)
     starts = np.array(ref.even_starts(57, bs), dtype=np.int64)
-    empty = np.empty((0, 0), dtype)
+    vel = tuple(np.zeros_like(a) for a in (W, b, c)) if mom else \
+        (np.empty((0, 0), dtype), np.empty(0, dtype), np.empty(0, dtype))
+    lo, hi = np.log(0.6), np.log(1.8)
     rbm_epoch(X.astype(dtype), np.empty(0, dtype), np.empty(0, np.int64),
-              np.empty(0, np.int64), starts, W, b, c, empty, np.empty(0, dtype),
-              np.empty(0, dtype), H, Streams(99, (0,), bs), lr, 0.0, 0.0, k,
-              method == "pcd", False, 2, gaussian=True, partials=partials,
-              hidden_chunk=4, visible_chunk=5)
-    Wr, br, cr, Hr, _ = ref.rbm_epoch(
-        X, W0, np.zeros(13), np.zeros(J), np.zeros((bs, J)), 99, 0, lr=lr, k=k,
-        persistent=method == "pcd", gaussian=True, normal_dtype=dtype)
+              np.empty(0, np.int64), starts, W, b, c, *vel, H,
+              Streams(99, (0,), bs), lr, mom, wd, k,
+              method == "pcd", False, 2, visible_units=1, sigma=sigma,
+              sigma_learning_rate=sigma_lr, log_sigma_min=lo, log_sigma_max=hi,
+              partials=partials, hidden_chunk=4, visible_chunk=5)
+    Wr, br, cr, Hr, velr, sr = ref.rbm_epoch(
+        X, W0, b0, np.zeros(J), np.zeros((bs, J)), 99, 0, lr=lr, k=k,
+        persistent=method == "pcd", momentum=mom, weight_decay=wd,
+        gaussian=True, normal_dtype=dtype,
+        sigma=sigma0, sigma_lr=sigma_lr, log_sigma_range=(lo, hi))
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (1e-4, 1e-6)
     assert_allclose(W, Wr, rtol=rtol, atol=atol)
     assert_allclose(b, br, rtol=rtol, atol=atol)
     assert_allclose(c, cr, rtol=rtol, atol=atol)
+    assert_allclose(sigma, sr, rtol=rtol, atol=atol)
     assert_array_equal(H, Hr)
+    if mom:
+        for v, vr in zip(vel, velr):
+            assert_allclose(v, vr, rtol=rtol, atol=atol)
+    if sigma_lr:
+        # sigma really moved, and the clip range was reached for some feature
+        assert np.abs(np.log(sr / sigma0)).max() > 0.05
+        assert np.isclose(np.log(sr)[:, None], [lo, hi]).any()
+    else:
+        assert_array_equal(sigma, sigma0.astype(dtype))
 
 
-@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian", "gaussian-learn-sigma"])
 @pytest.mark.parametrize("group", [2, 3])
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -314,41 +347,113 @@ def test_grouped_partials_match_reference_for_any_thread_count(
         digits_binary, method, dtype, group, visible):
     """Hidden chunks in groups (one partial-product buffer per group, the
     layout the estimator picks on machines with few cores): the epoch still
-    follows the reference, and 1, 2 and 3 threads give the same bits."""
+    follows the reference, and 1, 2 and 3 threads give the same bits, sigma
+    learned after every minibatch included."""
     from boltz._kernels._random import Streams
     from boltz._kernels._rbm import rbm_epoch
 
-    gaussian = visible == "gaussian"
+    gaussian = visible != "bernoulli"
+    sigma_lr = 0.02 if visible == "gaussian-learn-sigma" else 0.0
     X = digits_binary[0][:97]
+    F = X.shape[1]
+    sigma0 = np.ones(F)
     if gaussian:
         X = (X - X.mean(0)) / np.maximum(X.std(0), 0.1)
+        if sigma_lr:
+            sigma0 = np.linspace(0.7, 1.4, F)
+            X = X * np.linspace(0.5, 2.0, F)
     J, bs, k, lr = 22, 10, 2, 0.05   # 6 hidden chunks of 4 (the last of 2)
-    W0, entropy = ref.init_like_estimator(5, J, X.shape[1])
+    W0, entropy = ref.init_like_estimator(5, J, F)
     starts = np.array(ref.even_starts(len(X), bs), dtype=np.int64)
     empty = np.empty(0, dtype)
     fits = []
     for n_threads in (1, 2, 3):
-        W, b, c = W0.astype(dtype), np.zeros(X.shape[1], dtype), np.zeros(J, dtype)
+        W, b, c = W0.astype(dtype), np.zeros(F, dtype), np.zeros(J, dtype)
         H = np.zeros((bs, J), dtype)
+        sigma = sigma0.astype(dtype)
         rbm_epoch(X.astype(dtype), empty, np.empty(0, np.int64),
                   np.empty(0, np.int64), starts, W, b, c, np.empty((0, 0), dtype),
                   empty, empty, H, Streams(entropy, (0,), bs), lr, 0.0, 0.0, k,
-                  method == "pcd", False, n_threads, gaussian=gaussian, partials=True,
-                  hidden_chunk=4, visible_chunk=16, hidden_group=group)
-        fits.append((W, b, c, H))
+                  method == "pcd", False, n_threads, visible_units=int(gaussian),
+                  sigma=sigma if gaussian else None, sigma_learning_rate=sigma_lr,
+                  partials=True, hidden_chunk=4, visible_chunk=16,
+                  hidden_group=group)
+        fits.append((W, b, c, H, sigma))
     for other in fits[1:]:
         for a, o in zip(fits[0], other):
             assert_array_equal(a, o)
-    Wr, br, cr, Hr, _ = ref.rbm_epoch(
-        X, W0, np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J)), entropy, 0,
-        lr=lr, k=k, persistent=method == "pcd", gaussian=gaussian, normal_dtype=dtype)
-    W, b, c, H = fits[0]
+    Wr, br, cr, Hr, _, sr = ref.rbm_epoch(
+        X, W0, np.zeros(F), np.zeros(J), np.zeros((bs, J)), entropy, 0,
+        lr=lr, k=k, persistent=method == "pcd", gaussian=gaussian, normal_dtype=dtype,
+        sigma=sigma0, sigma_lr=sigma_lr)
+    W, b, c, H, sigma = fits[0]
     rtol, atol = (1e-9, 1e-12) if dtype == np.float64 else (2e-4, 2e-6)
     assert_allclose(W, Wr, rtol=rtol, atol=atol)
     assert_allclose(b, br, rtol=rtol, atol=atol)
     assert_allclose(c, cr, rtol=rtol, atol=atol)
+    assert_allclose(sigma, sr, rtol=rtol, atol=atol)
     assert_array_equal(H, Hr)
     assert np.abs(W - W0).max() > 0.01
+    if sigma_lr:
+        assert np.abs(np.log(sr / sigma0)).max() > 0.02
+
+
+@pytest.mark.parametrize("sigma_lr", [0.0, 0.05])
+def test_gaussian_epoch_from_csr_is_the_dense_epoch(sigma_lr):
+    """The rows of a CSR batch are densified, then divided by sigma, exactly
+    as dense rows are: the same bits."""
+    from boltz._kernels._random import Streams
+    from boltz._kernels._rbm import rbm_epoch
+
+    rng = np.random.RandomState(3)
+    X = rng.randn(45, 12) * (rng.rand(45, 12) < 0.4)
+    F, J, bs = 12, 7, 9
+    starts = np.array(ref.even_starts(45, bs), dtype=np.int64)
+    Xs = sp.csr_matrix(X)
+    fits = []
+    for sparse in (False, True):
+        W = rng.normal(0, 0.1, (J, F)) if not fits else fits[0][4].copy()
+        b, c, H = np.zeros(F), np.zeros(J), np.zeros((bs, J))
+        sigma = np.linspace(0.5, 1.5, F)
+        W0 = W.copy()
+        args = (np.empty((0, F)), Xs.data, Xs.indices.astype(np.int64),
+                Xs.indptr.astype(np.int64)) if sparse else \
+            (X, np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64))
+        rbm_epoch(*args, starts, W, b, c, np.empty((0, 0)), np.empty(0),
+                  np.empty(0), H, Streams(4, (0,), bs), 0.02, 0.0, 0.0, 1, True,
+                  sparse, 2, visible_units=1, sigma=sigma,
+                  sigma_learning_rate=sigma_lr, partials=True, hidden_chunk=4,
+                  visible_chunk=8)
+        fits.append((W, b, c, sigma, W0))
+    for a, o in zip(fits[0][:4], fits[1][:4]):
+        assert_array_equal(a, o)
+
+
+def test_epoch_kernel_rejects_bad_unit_arguments():
+    from boltz._kernels._random import Streams
+    from boltz._kernels._rbm import rbm_epoch
+
+    F, J = 4, 3
+    X = np.zeros((4, F))
+    e = np.empty(0)
+
+    def run(**kw):
+        rbm_epoch(X, e, np.empty(0, np.int64), np.empty(0, np.int64),
+                  np.array([0, 4], np.int64), np.zeros((J, F)), np.zeros(F),
+                  np.zeros(J), np.empty((0, 0)), e, e, np.zeros((4, J)),
+                  Streams(0, (), 4), 0.1, 0.0, 0.0, 1, True, False, 1, **kw)
+
+    with pytest.raises(ValueError, match="visible unit code"):
+        run(visible_units=7)
+    with pytest.raises(ValueError, match="only Bernoulli"):
+        run(hidden_units=1)
+    with pytest.raises(ValueError, match="need sigma"):
+        run(visible_units=1)
+    with pytest.raises(ValueError, match="positive"):
+        run(visible_units=1, sigma=np.array([1.0, 0.0, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="Gaussian visible units only"):
+        run(sigma_learning_rate=0.1)
+    run(visible_units=1, sigma=np.ones(F), sigma_learning_rate=0.1)
 
 
 def test_kernel_chunks_follow_the_shape_and_the_cpu_count():

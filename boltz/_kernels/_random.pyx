@@ -86,31 +86,6 @@ cdef class Streams:
     def __dealloc__(self):
         free(self.ptrs)
 
-    def normal(self, Py_ssize_t i, Py_ssize_t count, dtype=np.float64):
-        """Draw ``count`` standard normals from stream ``i`` (test hook)."""
-        out = np.empty(count, dtype=dtype)
-        cdef double[::1] d
-        cdef float[::1] f
-        if not 0 <= i < self.n:
-            raise IndexError("stream index out of range")
-        if count and out.dtype == np.float64:
-            d = out
-            fill_normal_d(self.ptrs[i], &d[0], count)
-        elif count:
-            f = out
-            fill_normal_f(self.ptrs[i], &f[0], count)
-        return out
-
-    def uint32(self, Py_ssize_t i, Py_ssize_t count):
-        """Draw ``count`` uint32 values from stream ``i`` (test hook)."""
-        out = np.empty(count, dtype=np.uint32)
-        cdef uint32_t[::1] view = out
-        if not 0 <= i < self.n:
-            raise IndexError("stream index out of range")
-        if count:
-            fill_uint32(self.ptrs[i], &view[0], count)
-        return out
-
 
 def stream_generator(entropy, key=()):
     """A numpy ``Generator`` on stream ``key`` of ``entropy``, for draws made
@@ -154,44 +129,3 @@ cdef void fill_normal_d(bitgen_t *bg, double *out, Py_ssize_t n) noexcept nogil:
 cdef void fill_normal_f(bitgen_t *bg, float *out, Py_ssize_t n) noexcept nogil:
     if n > 0:
         random_standard_normal_fill_f(bg, n, out)
-
-
-def _sigmoid(x):
-    """Vectorised kernel sigmoid on a 2-D C-contiguous float array (test hook)."""
-    x = np.array(x, order="C", copy=True)
-    if x.ndim != 2 or x.dtype not in (np.float32, np.float64):
-        raise ValueError("expected a 2-D float32/float64 array")
-    zero = np.zeros(x.shape[1], dtype=x.dtype)
-    cdef double[:, ::1] xd
-    cdef float[:, ::1] xf
-    cdef double[::1] zd
-    cdef float[::1] zf
-    if x.size == 0:
-        return x
-    if x.dtype == np.float64:
-        xd = x
-        zd = zero
-        boltz_sigmoid_bias_d(&xd[0, 0], &zd[0], xd.shape[0], xd.shape[1], xd.shape[1])
-    else:
-        xf = x
-        zf = zero
-        boltz_sigmoid_bias_f(&xf[0, 0], &zf[0], xf.shape[0], xf.shape[1], xf.shape[1])
-    return x
-
-
-def _sparse_rows(floating[:, ::1] H, floating[:, ::1] W):
-    """H @ W by the kernels' mostly-zero row product (test hook)."""
-    if H.shape[1] != W.shape[0]:
-        raise ValueError("sparse_rows: incompatible shapes")
-    out = np.empty((H.shape[0], W.shape[1]),
-                   dtype=np.float32 if floating is float else np.float64)
-    cdef floating[:, ::1] o = out
-    if out.size == 0:
-        return out
-    if H.shape[1] == 0:
-        out[:] = 0
-        return out
-    with nogil:
-        sparse_rows(&o[0, 0], o.shape[1], &H[0, 0], H.shape[1], &W[0, 0],
-                    W.shape[1], H.shape[0], H.shape[1], W.shape[1])
-    return out

@@ -15,8 +15,11 @@ of units, separated by barriers:
            update c and, in one GEMM with K = n_rows + n_chains, W;
            then prepare the next batch (chain uniforms, rows copied or
            densified from CSR) into the other half of a double buffer
+    [D]    learn_sigma only, visible chunks: the step of log sigma, and the
+           next batch's rows divided by the new sigma
 
 PCD-1 thus costs two barriers and three GEMM calls per chunk and minibatch.
+
 Consecutive hidden chunks may form groups (``hidden_group``): a group goes
 to one thread, which accumulates the group's partial products for phase B
 into one buffer, chunk after chunk (GEMM with beta = 1).  Every GEMM works
@@ -26,12 +29,47 @@ chain has its own random stream, so the result is bit-identical for any
 number of threads.  BLAS must run single-threaded inside (the estimator
 limits it with threadpoolctl).
 
+Unit types
+----------
+The layers' unit types (``_units.pxd``, the codes of ``boltz/rbm/_units.py``)
+are chosen once per chunk: phases A to C call the unit functions on whole
+chunks.  The kernel works in the coupling space, the states as the weights
+see them: for Gaussian visible units u = v / sigma, a unit-variance Gaussian
+with bias b' = b / sigma.  The rows are divided by sigma as they are copied
+in, b' is computed per chunk from the stored b (in data units), and b takes
+the step sigma * (a_pos sum u_pos - a_neg sum u_neg): the step of b' along
+its gradient, written in data units (sigma^2 times the gradient in b, the
+Fisher scaling of a Gaussian mean).  With sigma = 1 every one of these
+operations is exact, so the arithmetic is the unit-variance model's.
+
+Learning sigma (Gaussian visible units, ``sigma_learning_rate > 0``)
+-------------------------------------------------------------------
+After every minibatch, log sigma takes one step along the likelihood
+gradient (Cho, Ilin & Raiko 2011, for this energy), every term evaluated at
+the parameters the minibatch's other gradients are evaluated at (before
+their update):
+
+    g_f = mean_batch[(u - b')^2 - u (P(h | u) W)]_f
+          - mean_chains[1 - b' (h W)]_f
+
+with h the chains' states that the negative sample is drawn from (at the
+last Gibbs step) and v integrated out exactly given h.  The cross term is
+sum_j W_jf (P(h|u)^T u)_jf, summed per hidden chunk in phase C (one extra
+GEMM per chunk) and over chunks in a fixed order in phase D, so the result
+stays bit-identical for any thread count.  log sigma is clipped to the
+given range.  Phase D then divides the next batch's rows, which phase C
+copied unscaled, by the new sigma; it costs one more barrier per minibatch.
+
 Random numbers per chain and batch, in stream order: [J for the CD start]
-then for each Gibbs step [F visible, J hidden] uint32 draws.
+then for each Gibbs step [F visible, J hidden] uint32 draws (Bernoulli
+visible units, one draw of n_rand); Gaussian visible units draw, per chain,
+[J uint32 for the CD start] then per Gibbs step F standard normals and J
+uint32.
 """
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from libc.math cimport exp, isfinite, log
 from libc.stdint cimport int64_t, uint32_t
 from libc.string cimport memcpy, memset
 
@@ -48,13 +86,22 @@ from ._openmp cimport (
     boltz_omp_get_thread_num,
 )
 from ._random cimport (
-    bernoulli as _bernoulli,
-    sigmoid_bias as _sigmoid_bias,
     sparse_rows as _sparse_rows,
     Streams,
     fill_normal_d,
     fill_normal_f,
     fill_uint32,
+)
+from ._units cimport (
+    BERNOULLI,
+    GAUSSIAN,
+    unit_bias,
+    unit_bias_step,
+    unit_couple,
+    unit_mean,
+    unit_sample,
+    unit_sample_mean,
+    unit_uncouple,
 )
 
 # Fixed work units.  Changing them changes results in the last bits (GEMM
@@ -78,7 +125,9 @@ cdef struct _EpochShape:
     int n_gibbs
     int persistent
     int sparse
-    int gaussian        # Gaussian (unit-variance) visible units instead of Bernoulli
+    int vis             # unit code of the visible layer (_units.pxd)
+    int hid             # unit code of the hidden layer
+    int learn_sigma     # Gaussian visibles: step log sigma after every batch
     int n_rand          # uint32 draws per chain per batch
     int hid_chunk       # units per work chunk (<= MAX_CHUNK)
     int vis_chunk
@@ -87,6 +136,9 @@ cdef struct _EpochShape:
     double lr
     double momentum
     double weight_decay
+    double sigma_lr
+    double log_sigma_min
+    double log_sigma_max
 
 
 cdef inline void _col_sums(const floating *x, long ld, int rows, int cols,
@@ -102,16 +154,47 @@ cdef inline void _col_sums(const floating *x, long ld, int rows, int cols,
             out[j] += row[j]
 
 
+cdef inline void _sq_dev_sums(const floating *x, long ld, int rows, int cols,
+                              const floating *m, double *out) noexcept nogil:
+    """out[c] = sum_r (x[r, c] - m[c])^2, accumulated row by row."""
+    cdef int r, j
+    cdef double d
+    cdef const floating *row
+    for j in range(cols):
+        out[j] = 0.0
+    for r in range(rows):
+        row = x + r * ld
+        for j in range(cols):
+            d = <double>row[j] - <double>m[j]
+            out[j] += d * d
+
+
+cdef inline void _weighted_col_sums(const floating *w, const floating *g, int rows,
+                                    int cols, double *out) noexcept nogil:
+    """out[c] = sum_r w[r, c] g[r, c] (both rows x cols, contiguous)."""
+    cdef int r, j
+    cdef long o
+    for j in range(cols):
+        out[j] = 0.0
+    for r in range(rows):
+        o = <long>r * cols
+        for j in range(cols):
+            out[j] += <double>w[o + j] * <double>g[o + j]
+
+
 cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
                       const floating *X_data, const int64_t *X_indices,
                       const int64_t *X_indptr, const int64_t *starts,
                       bitgen_t **gens, floating *VS, uint32_t *R, floating *N,
-                      int tid, int T) noexcept nogil:
+                      const floating *scale, int tid, int T) noexcept nogil:
     """Random draws of every chain, and the batch's rows into VS[:nb].
 
     Bernoulli visibles: n_rand uint32 per chain in one draw.  Gaussian
     visibles, per chain: [J uint32 for the CD start], then per Gibbs step F
-    standard normals (into N) and J uint32.
+    standard normals (into N) and J uint32.  The rows go into the coupling
+    space of the visible units (divided by ``scale``, the Gaussian sigma)
+    unless ``scale`` is NULL: then they are copied as they are (Bernoulli
+    units, or learn_sigma, where phase D divides them by the new sigma).
     """
     cdef int F = sh.n_features
     cdef int64_t start = starts[bi]
@@ -127,7 +210,7 @@ cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
         if i % T != tid:
             continue
         Ri = R + <long>i * sh.n_rand
-        if not sh.gaussian:
+        if sh.vis != GAUSSIAN:
             fill_uint32(gens[i], Ri, sh.n_rand)
             continue
         off = 0
@@ -152,17 +235,21 @@ cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
             xrow = X + (start + r) * F
             for f in range(F):
                 vrow[f] = xrow[f]
+        if scale != NULL:
+            unit_couple(sh.vis, vrow, F, scale, 1, F)
 
 
 cdef void _epoch_thread(
     _EpochShape sh,
     const floating *X, const floating *X_data, const int64_t *X_indices,
     const int64_t *X_indptr, const int64_t *starts, int n_batches,
-    floating *W, floating *b, floating *c,
+    floating *W, floating *b, floating *c, floating *sigma,
     floating *Wv, floating *bv, floating *cv,
     floating *H, bitgen_t **gens,
     floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
-    floating *N0, floating *N1, floating *P, boltz_barrier_t *bar, int tid, int T,
+    floating *N0, floating *N1, floating *P,
+    double *sig_d, double *sig_m, double *sig_part, floating *sig_g,
+    boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
     # rows the matching h_pos and h_neg.  One GEMM then gives h_pos and h_neg
@@ -177,6 +264,11 @@ cdef void _epoch_thread(
     # that core's cache; with one group per core, half of what phase B reads
     # on two cores comes from the other core, instead of half of every
     # chunk's buffer.
+    # With sh.learn_sigma, the owner of feature f's visible chunk keeps
+    # sig_d[f] = sum_batch (u - b')^2 and sig_m[f] = sum_chains 1 - b' (h W)
+    # (phase B), the owner of hidden chunk jc writes sig_part[jc, f] =
+    # sum_{j in jc} W_jf (P(h|u)^T u)_jf (phase C, through its slice of the
+    # scratch sig_g), and phase D combines them.
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
     cdef int n_rand = sh.n_rand
@@ -186,27 +278,38 @@ cdef void _epoch_thread(
     cdef int n_fc = (F + VC - 1) // VC
     cdef int G = sh.group
     cdef int n_groups = (n_hc + G - 1) // G
-    cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0
+    cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0, nb1
     cdef long p
     cdef floating *VS
+    cdef floating *VSn
     cdef uint32_t *R
     cdef floating *Nb
     cdef floating *vrow
-    cdef const floating *nrow
     cdef floating *vneg
     cdef floating *hneg
     cdef floating *wrow
+    cdef const floating *bias
+    cdef const floating *scale0 = NULL      # the rows' scale: Gaussian sigma
+    cdef const floating *scale = NULL       # ... for the batches after the first
     cdef double lr = sh.lr, mom = sh.momentum, wd = sh.weight_decay
-    cdef double a_pos, a_neg, g
+    cdef double a_pos, a_neg, g, cross, ls
     cdef double sp[MAX_CHUNK]
     cdef double sn[MAX_CHUNK]
+    cdef floating bsc[MAX_CHUNK]
     cdef bint use_mom = mom != 0.0
     cdef int sense = 0
     cdef long pstride = <long>sh.n_chains * F
     cdef floating *prow
+    cdef floating *gs = NULL
 
+    if sh.vis == GAUSSIAN:
+        scale0 = sigma
+        if not sh.learn_sigma:
+            scale = sigma
+    if sh.learn_sigma:
+        gs = sig_g + <long>tid * HC * F
     _prep_batch(sh, 0, X, X_data, X_indices, X_indptr, starts, gens, VS0, R0,
-                N0, tid, T)
+                N0, scale0, tid, T)
     if sh.partials and sh.persistent:
         for jc in range(n_hc):
             if (jc // G) % T == tid:
@@ -237,8 +340,9 @@ cdef void _epoch_thread(
                 jn = min(HC, J - j0)
                 gemm_rm(NoTrans, Tr, nb, jn, F, <floating>1.0, VS, F,
                         W + <long>j0 * F, F, <floating>0.0, HS + j0, J)
-                _sigmoid_bias(HS + j0, c + j0, nb, jn, J)
-                _bernoulli(H + j0, J, HS + j0, J, R + j0, n_rand, nb, jn)
+                unit_mean(sh.hid, HS + j0, J, c + j0, nb, jn)
+                unit_sample_mean(sh.hid, H + j0, J, HS + j0, J, R + j0, n_rand,
+                                 NULL, 0, nb, jn)
                 if sh.partials:
                     gemm_rm(NoTrans, NoTrans, nb, F, jn, <floating>1.0, H + j0, J,
                             W + <long>j0 * F, F,
@@ -255,6 +359,7 @@ cdef void _epoch_thread(
                     continue
                 f0 = fc * VC
                 fn = min(VC, F - f0)
+                bias = unit_bias(sh.vis, b + f0, sigma + f0, bsc, fn)
                 if sh.partials:
                     for r in range(nc):
                         vrow = vneg + <long>r * F
@@ -268,22 +373,23 @@ cdef void _epoch_thread(
                 else:
                     gemm_rm(NoTrans, NoTrans, nc, fn, J, <floating>1.0, H, J,
                             W + f0, F, <floating>0.0, vneg + f0, F)
-                if sh.gaussian:
-                    # v ~ N(b + h W, 1): add the bias and the chain's normals
-                    for r in range(nc):
-                        vrow = vneg + <long>r * F
-                        nrow = Nb + (<long>r * sh.n_gibbs + s) * F
-                        for f in range(f0, f0 + fn):
-                            vrow[f] += b[f] + nrow[f]
-                else:
-                    _sigmoid_bias(vneg + f0, b + f0, nc, fn, F)
-                    _bernoulli(vneg + f0, F, vneg + f0, F, R + roff + f0, n_rand,
-                               nc, fn)
+                if sh.learn_sigma and last:
+                    # the sigma gradient's terms at b' before its update
+                    _col_sums(vneg + f0, F, nc, fn, sn)
+                    _sq_dev_sums(VS + f0, F, nb, fn, bias, sig_d + f0)
+                    for f in range(fn):
+                        sig_m[f0 + f] = nc - <double>bias[f] * sn[f]
+                unit_sample(sh.vis, vneg + f0, F, bias, R + roff + f0, n_rand,
+                            (Nb + <long>s * F + f0) if Nb != NULL else NULL,
+                            <long>sh.n_gibbs * F, nc, fn)
                 if last:
                     _col_sums(VS + f0, F, nb, fn, sp)
                     _col_sums(vneg + f0, F, nc, fn, sn)
                     for f in range(fn):
-                        g = a_pos * sp[f] - a_neg * sn[f]
+                        sp[f] = a_pos * sp[f] - a_neg * sn[f]
+                    unit_bias_step(sh.vis, sp, sigma + f0, fn)
+                    for f in range(fn):
+                        g = sp[f]
                         if use_mom:
                             bv[f0 + f] = <floating>(mom * bv[f0 + f] + g)
                             b[f0 + f] += bv[f0 + f]
@@ -302,8 +408,9 @@ cdef void _epoch_thread(
                 gemm_rm(NoTrans, Tr, nb + nc - m0, jn, F, <floating>1.0,
                         VS + <long>m0 * F, F, W + <long>j0 * F, F,
                         <floating>0.0, HS + <long>m0 * J + j0, J)
-                _sigmoid_bias(HS + <long>m0 * J + j0, c + j0, nb + nc - m0, jn, J)
-                _bernoulli(H + j0, J, hneg + j0, J, R + roff + F + j0, n_rand, nc, jn)
+                unit_mean(sh.hid, HS + <long>m0 * J + j0, J, c + j0, nb + nc - m0, jn)
+                unit_sample_mean(sh.hid, H + j0, J, hneg + j0, J, R + roff + F + j0,
+                                 n_rand, NULL, 0, nc, jn)
                 if not last:
                     if sh.partials:
                         gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0,
@@ -320,6 +427,12 @@ cdef void _epoch_thread(
                         c[j0 + j] += cv[j0 + j]
                     else:
                         c[j0 + j] += <floating>g
+                if sh.learn_sigma:
+                    # sum_{j in chunk} W_jf (h_pos^T u_pos)_jf, before W moves
+                    gemm_rm(Tr, NoTrans, jn, F, nb, <floating>1.0, HS + j0, J,
+                            VS, F, <floating>0.0, gs, F)
+                    _weighted_col_sums(W + <long>j0 * F, gs, jn, F,
+                                       sig_part + <long>jc * F)
                 # scale the stacked rows so one GEMM applies the whole gradient
                 for r in range(nb + nc):
                     g = a_pos if r < nb else -a_neg
@@ -344,8 +457,32 @@ cdef void _epoch_thread(
                 _prep_batch(sh, bi + 1, X, X_data, X_indices, X_indptr, starts,
                             gens, VS1 if bi % 2 == 0 else VS0,
                             R1 if bi % 2 == 0 else R0,
-                            N1 if bi % 2 == 0 else N0, tid, T)
+                            N1 if bi % 2 == 0 else N0, scale, tid, T)
             boltz_barrier_wait(bar, T, &sense)
+
+        if sh.learn_sigma:
+            # ---- D: the step of log sigma; the next rows on the new sigma ----
+            VSn = VS1 if bi % 2 == 0 else VS0
+            nb1 = <int>(starts[bi + 2] - starts[bi + 1]) if bi + 1 < n_batches else 0
+            for fc in range(n_fc):
+                if fc % T != tid:
+                    continue
+                f0 = fc * VC
+                fn = min(VC, F - f0)
+                for f in range(f0, f0 + fn):
+                    cross = 0.0
+                    for jc in range(n_hc):
+                        cross += sig_part[<long>jc * F + f]
+                    g = (sig_d[f] - cross) / nb - sig_m[f] / nc
+                    ls = log(<double>sigma[f]) + sh.sigma_lr * g
+                    if ls < sh.log_sigma_min:     # (NaN passes: divergence shows)
+                        ls = sh.log_sigma_min
+                    elif ls > sh.log_sigma_max:
+                        ls = sh.log_sigma_max
+                    sigma[f] = <floating>exp(ls)
+                unit_couple(sh.vis, VSn + f0, F, sigma + f0, nb1, fn)
+            if bi + 1 < n_batches:
+                boltz_barrier_wait(bar, T, &sense)
 
 
 def rbm_epoch(
@@ -369,7 +506,12 @@ def rbm_epoch(
     bint persistent,
     bint sparse,
     int n_threads,
-    bint gaussian=False,
+    int visible_units=BERNOULLI,
+    floating[::1] sigma=None,
+    double sigma_learning_rate=0.0,
+    double log_sigma_min=-1e300,
+    double log_sigma_max=1e300,
+    int hidden_units=BERNOULLI,
     bint partials=False,
     int hidden_chunk=HID_CHUNK,
     int visible_chunk=VIS_CHUNK,
@@ -380,20 +522,22 @@ def rbm_epoch(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Dense training data (C-contiguous); shape (0, n_features) when the
-        data is given as CSR instead.
+        Dense training data (C-contiguous), in data units; shape
+        (0, n_features) when the data is given as CSR instead.
     X_data, X_indices, X_indptr : ndarray
         CSR arrays of the data when ``sparse`` (indices as int64); else empty.
     batch_starts : ndarray of shape (n_batches + 1,), int64
         Row offsets of the minibatches; every batch has at most
         ``H.shape[0]`` rows.
     W : ndarray of shape (n_hidden, n_features)
-        Weights, updated in place.  # OUT
+        Weights (acting on the visible states' coupling, v / sigma for
+        Gaussian units), updated in place.  # OUT
     b, c : ndarray of shape (n_features,), (n_hidden,)
-        Visible and hidden biases, updated in place.  # OUT
+        Visible and hidden biases, updated in place; ``b`` in data units
+        (the Gaussian means).  # OUT
     W_vel, b_vel, c_vel : ndarray
         Momentum buffers shaped like W, b, c, updated in place when
-        ``momentum != 0`` (otherwise unused).  # OUT
+        ``momentum != 0`` (otherwise unused; ``b_vel`` in data units).  # OUT
     H : ndarray of shape (n_chains, n_hidden)
         Binary hidden states of the chains; for PCD the persistent chains
         (read and written), for CD the last negative samples.  # OUT
@@ -401,7 +545,10 @@ def rbm_epoch(
         At least ``n_chains`` random streams, one per chain.
     learning_rate, momentum, weight_decay : float
         Update rule: ``vel = momentum * vel + lr * (grad - weight_decay * W)``
-        and ``W += vel`` (plain SGD when momentum is 0); biases are not decayed.
+        and ``W += vel`` (plain SGD when momentum is 0); biases are not
+        decayed.  Gaussian visible biases step in the scaled space:
+        ``b += sigma * lr * (mean(v_pos / sigma) - mean(v_neg / sigma))``,
+        the gradient step of b / sigma written in data units.
     n_gibbs_steps : int
         k, the Gibbs steps of the negative phase.
     persistent : bool
@@ -410,10 +557,23 @@ def rbm_epoch(
         Read the data from the CSR arrays.
     n_threads : int
         OpenMP threads.
-    gaussian : bool, default=False
-        Gaussian visible units of unit variance, v ~ N(b + h W, 1), instead of
-        Bernoulli ones (a Gaussian-Bernoulli RBM on data already divided by
-        its per-feature sigma).  The gradient has the same form.
+    visible_units : int, default=0
+        Unit code of the visible layer (``kernel_code`` of
+        :mod:`boltz.rbm._units`): 0 Bernoulli, 1 Gaussian with per-feature
+        standard deviations ``sigma``, v | h ~ N(b + sigma (h W), sigma^2).
+    sigma : ndarray of shape (n_features,), default=None
+        The Gaussian units' standard deviations (positive); unused (may be
+        None or empty) for Bernoulli units.  Updated in place when
+        ``sigma_learning_rate > 0``.  # OUT
+    sigma_learning_rate : float, default=0.0
+        Gaussian units only: when > 0, ``log sigma`` takes a step of this
+        size along its likelihood gradient after every minibatch (see the
+        module docstring), clipped to ``[log_sigma_min, log_sigma_max]``;
+        the next minibatch is read with the new sigma.  0 keeps sigma fixed.
+    log_sigma_min, log_sigma_max : float
+        The clip range of ``log sigma`` when it is learned.
+    hidden_units : int, default=0
+        Unit code of the hidden layer; Bernoulli (0) only, for now.
     partials : bool, default=False
         Compute v_neg from per-hidden-chunk partial products summed in chunk
         order (each row of W stays with one thread) instead of one GEMM per
@@ -443,6 +603,11 @@ def rbm_epoch(
     cdef floating *Hb = NULL
     cdef floating *Wb = NULL
     cdef floating *Wvb = NULL
+    cdef double *sig_d = NULL
+    cdef double *sig_m = NULL
+    cdef double *sig_part = NULL
+    cdef floating *sig_g = NULL
+    cdef floating *sigp
     cdef size_t rows, w_bytes
     cdef boltz_barrier_t bar
     cdef const floating *Xp = NULL
@@ -452,6 +617,7 @@ def rbm_epoch(
     cdef floating *Wv = NULL
     cdef floating *bvp = NULL
     cdef floating *cvp = NULL
+    cdef bint gaussian = visible_units == GAUSSIAN
 
     sh.n_features = W.shape[1]
     sh.n_hidden = W.shape[0]
@@ -464,10 +630,27 @@ def rbm_epoch(
     sh.vis_chunk = visible_chunk
     if hidden_group < 1:
         raise ValueError("hidden_group must be >= 1")
+    if visible_units not in (BERNOULLI, GAUSSIAN):
+        raise ValueError(f"unknown visible unit code {visible_units}: 0 "
+                         "(Bernoulli) or 1 (Gaussian)")
+    if hidden_units != BERNOULLI:
+        raise ValueError(f"hidden unit code {hidden_units}: only Bernoulli (0) "
+                         "hidden units are implemented")
+    if not sigma_learning_rate >= 0.0:
+        raise ValueError("sigma_learning_rate must be >= 0")
+    if sigma_learning_rate > 0.0 and not gaussian:
+        raise ValueError("sigma is learned for Gaussian visible units only")
+    if not log_sigma_min <= log_sigma_max:
+        raise ValueError("log_sigma_min must not exceed log_sigma_max")
     sh.group = hidden_group
     sh.persistent = persistent
     sh.sparse = sparse
-    sh.gaussian = gaussian
+    sh.vis = visible_units
+    sh.hid = hidden_units
+    sh.learn_sigma = sigma_learning_rate > 0.0
+    sh.sigma_lr = sigma_learning_rate
+    sh.log_sigma_min = log_sigma_min
+    sh.log_sigma_max = log_sigma_max
     sh.partials = partials
     sh.lr = learning_rate
     sh.momentum = momentum
@@ -488,6 +671,15 @@ def rbm_epoch(
     if b.shape[0] != sh.n_features or c.shape[0] != sh.n_hidden or \
             H.shape[1] != sh.n_hidden:
         raise ValueError("parameter shapes do not match")
+    if gaussian:
+        if sigma is None or sigma.shape[0] != sh.n_features:
+            raise ValueError("Gaussian visible units need sigma of shape (n_features,)")
+        for i in range(sh.n_features):
+            if not (sigma[i] > 0 and isfinite(sigma[i])):
+                raise ValueError("sigma must be positive and finite")
+        sigp = &sigma[0]
+    else:
+        sigp = &b[0]        # never read: Bernoulli units have no scale
     if momentum != 0.0:
         if W_vel.shape[0] != sh.n_hidden or W_vel.shape[1] != sh.n_features or \
                 b_vel.shape[0] != sh.n_features or c_vel.shape[0] != sh.n_hidden:
@@ -522,14 +714,22 @@ def rbm_epoch(
             <size_t>sh.n_chains * n_gibbs_steps * sh.n_features * sizeof(floating))
         N1 = <floating *>boltz_alloc_lines(
             <size_t>sh.n_chains * n_gibbs_steps * sh.n_features * sizeof(floating))
+    i = (sh.n_hidden + hidden_chunk - 1) // hidden_chunk
     if partials:
-        i = (sh.n_hidden + hidden_chunk - 1) // hidden_chunk
         P = <floating *>boltz_alloc_lines(
             <size_t>((i + hidden_group - 1) // hidden_group)
             * sh.n_chains * sh.n_features * sizeof(floating))
+    if sh.learn_sigma:
+        sig_d = <double *>boltz_alloc_lines(sh.n_features * sizeof(double))
+        sig_m = <double *>boltz_alloc_lines(sh.n_features * sizeof(double))
+        sig_part = <double *>boltz_alloc_lines(
+            <size_t>i * sh.n_features * sizeof(double))
+        sig_g = <floating *>boltz_alloc_lines(
+            <size_t>max(1, n_threads) * hidden_chunk * sh.n_features
+            * sizeof(floating))
     # the chains, the weights and their velocity are worked on in aligned
-    # copies too (NumPy gives 16 bytes): with the weights' rows on cache lines
-    # a batch-10 epoch measured 1.20 s against 1.34-1.45 s off them
+    # copies too (NumPy gives 16 bytes): the weights' rows on cache lines
+    # make the epoch measurably faster
     w_bytes = <size_t>sh.n_hidden * sh.n_features * sizeof(floating)
     Hb = <floating *>boltz_alloc_lines(
         <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
@@ -539,7 +739,10 @@ def rbm_epoch(
     try:
         if Hb == NULL or HS == NULL or VS0 == NULL or VS1 == NULL or R0 == NULL \
                 or R1 == NULL or (gaussian and (N0 == NULL or N1 == NULL)) \
-                or (partials and P == NULL) or Wb == NULL or (Wv != NULL and Wvb == NULL):
+                or (partials and P == NULL) or Wb == NULL \
+                or (Wv != NULL and Wvb == NULL) \
+                or (sh.learn_sigma and (sig_d == NULL or sig_m == NULL
+                                        or sig_part == NULL or sig_g == NULL)):
             raise MemoryError()
         memcpy(Hb, &H[0, 0], <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(Wb, &W[0, 0], w_bytes)
@@ -547,8 +750,9 @@ def rbm_epoch(
             memcpy(Wvb, Wv, w_bytes)
         with nogil, parallel(num_threads=n_threads):
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
-                          Wb, &b[0], &c[0], Wvb, bvp, cvp, Hb,
-                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P, &bar,
+                          Wb, &b[0], &c[0], sigp, Wvb, bvp, cvp, Hb,
+                          streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P,
+                          sig_d, sig_m, sig_part, sig_g, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(&W[0, 0], Wb, w_bytes)
@@ -566,6 +770,10 @@ def rbm_epoch(
         boltz_free_lines(VS1)
         boltz_free_lines(R0)
         boltz_free_lines(R1)
+        boltz_free_lines(sig_d)
+        boltz_free_lines(sig_m)
+        boltz_free_lines(sig_part)
+        boltz_free_lines(sig_g)
 
 
 def gibbs_chains(
@@ -576,81 +784,137 @@ def gibbs_chains(
     Streams streams,
     int n_steps,
     int n_threads,
+    int visible_units=BERNOULLI,
+    const floating[::1] sigma=None,
+    int hidden_units=BERNOULLI,
 ):
     """Run independent Gibbs chains v -> h -> v for ``n_steps`` steps in place.
 
     The chains are split into fixed chunks of ``SAMPLE_CHAIN_CHUNK`` rows;
-    chunk ``i`` draws from ``streams`` stream ``i`` (per step: J hidden then
-    F visible uint32 per chain, row by row), so results do not depend on the
-    thread count.
+    chunk ``i`` draws from ``streams`` stream ``i``, so results do not depend
+    on the thread count.  Per step and chunk of m chains, in stream order:
+    Bernoulli visible units take m (J + F) uint32 in one draw (the first
+    m J, row by row, for the hidden units, then m F for the visible ones);
+    Gaussian visible units take m J uint32 for the hidden units, then m F
+    standard normals (row by row).  Gaussian chains run in the coupling
+    space u = v / sigma (u | h ~ N(b / sigma + h W, 1)) and are returned in
+    data units.
 
     Parameters
     ----------
     W : ndarray of shape (n_hidden, n_features)
     b, c : ndarray of shape (n_features,), (n_hidden,)
+        Visible biases (in data units) and hidden biases.
     V : ndarray of shape (n_chains, n_features)
-        Initial visible states; overwritten with the final binary samples.  # OUT
+        Initial visible states; overwritten with the final samples.  # OUT
     streams : Streams
         At least ceil(n_chains / SAMPLE_CHAIN_CHUNK) streams.
     n_steps : int
         Gibbs steps (each samples h then v).
     n_threads : int
         OpenMP threads.
+    visible_units : int, default=0
+        Unit code of the visible layer (``kernel_code`` of
+        :mod:`boltz.rbm._units`): 0 Bernoulli, 1 Gaussian.
+    sigma : ndarray of shape (n_features,), default=None
+        The Gaussian units' standard deviations (positive); unused for
+        Bernoulli units.
+    hidden_units : int, default=0
+        Unit code of the hidden layer; Bernoulli (0) only, for now.
     """
     cdef int n = V.shape[0]
     cdef int F = W.shape[1]
     cdef int J = W.shape[0]
     cdef int n_chunks = (n + CHAIN_CHUNK - 1) // CHAIN_CHUNK
-    cdef int ch, m, s, r0, t
+    cdef int ch, m, s, r0, t, i
+    cdef int vis = visible_units
+    cdef int hid = hidden_units
+    cdef bint gaussian = visible_units == GAUSSIAN
     cdef floating *Hb
     cdef uint32_t *U
+    cdef floating *Z
+    cdef floating *Vc
     cdef floating *Hall = NULL
     cdef uint32_t *Uall = NULL
+    cdef floating *Zall = NULL
     cdef floating *Wa = NULL
     cdef floating *Va = NULL
+    cdef floating *bsc = NULL
+    cdef const floating *bias = NULL
+    cdef const floating *sigp = NULL
     cdef size_t w_bytes = <size_t>J * F * sizeof(floating)
     cdef size_t v_bytes = <size_t>n * F * sizeof(floating)
+    if visible_units not in (BERNOULLI, GAUSSIAN):
+        raise ValueError(f"unknown visible unit code {visible_units}: 0 "
+                         "(Bernoulli) or 1 (Gaussian)")
+    if hidden_units != BERNOULLI:
+        raise ValueError(f"hidden unit code {hidden_units}: only Bernoulli (0) "
+                         "hidden units are implemented")
     if n == 0 or n_steps <= 0:
         return
     if V.shape[1] != F or b.shape[0] != F or c.shape[0] != J:
         raise ValueError("shapes of W, b, c and V do not match")
     if streams.n < n_chunks:
         raise ValueError("need one random stream per chunk of chains")
+    if gaussian:
+        if sigma is None or sigma.shape[0] != F:
+            raise ValueError("Gaussian visible units need sigma of shape (n_features,)")
+        for i in range(F):
+            if not (sigma[i] > 0 and isfinite(sigma[i])):
+                raise ValueError("sigma must be positive and finite")
+        sigp = &sigma[0]
+    else:
+        sigp = &b[0]        # never read: Bernoulli units have no scale
     n_threads = max(1, min(n_threads, n_chunks))
     Hall = <floating *>boltz_alloc_lines(
         <size_t>n_threads * CHAIN_CHUNK * J * sizeof(floating))
     Uall = <uint32_t *>boltz_alloc_lines(
         <size_t>n_threads * CHAIN_CHUNK * (F + J) * sizeof(uint32_t))
+    if gaussian:
+        Zall = <floating *>boltz_alloc_lines(
+            <size_t>n_threads * CHAIN_CHUNK * F * sizeof(floating))
+    bsc = <floating *>boltz_alloc_lines(<size_t>F * sizeof(floating))
     # the weights and the chains in line-aligned copies (NumPy gives 16
-    # bytes): 256 float32 chains x 300 steps of a 784 x 256 model took
-    # 0.58 s with the weights on cache lines and 0.75 s off them
+    # bytes): sampling is measurably faster with the weights on cache lines
     Wa = <floating *>boltz_alloc_lines(w_bytes)
     Va = <floating *>boltz_alloc_lines(v_bytes)
     try:
-        if Hall == NULL or Uall == NULL or Wa == NULL or Va == NULL:
+        if Hall == NULL or Uall == NULL or Wa == NULL or Va == NULL \
+                or bsc == NULL or (gaussian and Zall == NULL):
             raise MemoryError()
         memcpy(Wa, &W[0, 0], w_bytes)
         memcpy(Va, &V[0, 0], v_bytes)
+        bias = unit_bias(vis, &b[0], sigp, bsc, F)
         for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
                          num_threads=n_threads):
             t = threadid()
             Hb = Hall + <long>t * CHAIN_CHUNK * J
             U = Uall + <long>t * CHAIN_CHUNK * (F + J)
+            Z = (Zall + <long>t * CHAIN_CHUNK * F) if gaussian else NULL
             r0 = ch * CHAIN_CHUNK
             m = min(CHAIN_CHUNK, n - r0)
+            Vc = Va + <long>r0 * F
+            unit_couple(vis, Vc, F, sigp, m, F)
             for s in range(n_steps):
-                fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * (F + J))
-                gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, Va + <long>r0 * F, F,
+                if gaussian:
+                    fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * J)
+                    if floating is float:
+                        fill_normal_f(streams.ptrs[ch], Z, <Py_ssize_t>m * F)
+                    else:
+                        fill_normal_d(streams.ptrs[ch], Z, <Py_ssize_t>m * F)
+                else:
+                    fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * (F + J))
+                gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, Vc, F,
                         Wa, F, <floating>0.0, Hb, J)
-                _sigmoid_bias(Hb, &c[0], m, J, J)
-                _bernoulli(Hb, J, Hb, J, U, J, m, J)
-                _sparse_rows(Va + <long>r0 * F, F, Hb, J, Wa, F, m, J, F)
-                _sigmoid_bias(Va + <long>r0 * F, &b[0], m, F, F)
-                _bernoulli(Va + <long>r0 * F, F, Va + <long>r0 * F, F,
-                           U + <long>m * J, F, m, F)
+                unit_sample(hid, Hb, J, &c[0], U, J, NULL, 0, m, J)
+                _sparse_rows(Vc, F, Hb, J, Wa, F, m, J, F)
+                unit_sample(vis, Vc, F, bias, U + <long>m * J, F, Z, F, m, F)
+            unit_uncouple(vis, Vc, F, sigp, m, F)
         memcpy(&V[0, 0], Va, v_bytes)
     finally:
         boltz_free_lines(Wa)
         boltz_free_lines(Va)
         boltz_free_lines(Hall)
         boltz_free_lines(Uall)
+        boltz_free_lines(Zall)
+        boltz_free_lines(bsc)

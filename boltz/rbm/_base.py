@@ -196,8 +196,15 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             self.h_samples_ = H
         return H
 
-    def _run_epoch(self, X, starts, n_threads):
-        """One pass over X (dense array or CSR) in the given minibatches."""
+    def _run_epoch(self, X, starts, n_threads, **visible_options):
+        """One pass over X (dense array or CSR) in the given minibatches.
+
+        One call of the epoch kernel on the model as it is stored: the unit
+        codes of both layers select the kernel's unit types, and
+        ``visible_options`` are the kernel's arguments for the visible unit
+        type (the Gaussian ``sigma`` and its learning); nothing is rescaled
+        around the call.
+        """
         dtype = self.components_.dtype
         if sp.issparse(X):
             data, indices, indptr = as_kernel_csr(X, dtype)
@@ -220,8 +227,10 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 float(self.learning_rate), float(self.momentum),
                 float(self.weight_decay), int(self.n_gibbs_steps),
                 self._negative_phase() == "pcd", sp.issparse(X), n_threads,
-                gaussian=self._visible_type.kernel_code == 1, partials=True,
-                hidden_chunk=hc, visible_chunk=vc, hidden_group=group,
+                visible_units=self._visible_type.kernel_code,
+                hidden_units=self._hidden_layer().kernel_code,
+                partials=True, hidden_chunk=hc, visible_chunk=vc, hidden_group=group,
+                **visible_options,
             )
 
     def _check_divergence(self, iteration):

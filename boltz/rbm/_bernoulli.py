@@ -278,5 +278,6 @@ class BernoulliRBM(_BaseRBM):
         with single_threaded_blas():
             gibbs_chains(self.components_, self.intercept_visible_,
                          self.intercept_hidden_, V, streams, int(n_steps),
-                         effective_n_threads(self.n_jobs))
+                         effective_n_threads(self.n_jobs),
+                         visible_units=self._visible_type.kernel_code)
         return V

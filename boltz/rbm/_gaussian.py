@@ -4,26 +4,28 @@ The model with per-feature standard deviations sigma,
 
     E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - sum_ij (v_i / sigma_i) W_ji h_j,
 
-is the unit-variance model of the epoch kernel on the scaled data u = v / sigma
-with visible biases b / sigma.  Training therefore scales the data, runs the
-shared CD-k/PCD-k kernel with Gaussian visible units, and converts the biases
-back; nothing of the kernel is duplicated here.
+is trained by the shared CD-k/PCD-k epoch kernel with Gaussian visible units
+(unit code 1 of :mod:`boltz.rbm._units`): the kernel is given sigma and
+works in the coupling space u = v / sigma itself, learns log sigma after
+every minibatch when ``learn_sigma=True``, and runs the sampling chains of
+``sample``.  Nothing here rescales the data or the biases.
 """
 
 import warnings
 
 import numpy as np
-from scipy.special import expit
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels._random import entropy_from, stream_generator
+from .._kernels._random import Streams, entropy_from, stream_generator
+from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
+from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import FLOAT_DTYPES, check_data
 from ._base import _BaseRBM
 from ._units import Gaussian
 
-# With learn_sigma=True the epoch runs in kernel calls of this many minibatches,
-# each followed by one update of log(sigma).
-SIGMA_UPDATE_BATCHES = 10
+# With learn_sigma=True, log(sigma) takes a step of this fraction of
+# learning_rate after every minibatch (larger steps made training unstable).
+SIGMA_RATE_FACTOR = 0.1
 # log(sigma) is kept in this range: a constant feature would otherwise drive
 # its sigma to 0 for ever.
 LOG_SIGMA_RANGE = (np.log(1e-3), np.log(1e3))
@@ -128,17 +130,18 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     learn_sigma : bool, default=False
         Learn the per-feature standard deviations ``sigma_`` (initialised to
-        1).  The epoch then runs in kernel calls of 10 minibatches; after
-        each, ``log sigma`` takes one gradient-ascent step of size
-        ``learning_rate`` (a tenth of the per-minibatch rate of the other
-        parameters: larger steps made training unstable) along the exact
-        gradient of the log-likelihood, derived as in Cho, Ilin & Raiko
-        (2011) for this energy:
+        1).  Inside the epoch kernel, after every minibatch, ``log sigma``
+        takes one gradient-ascent step of size ``learning_rate / 10`` (a
+        tenth of the other parameters' rate: larger steps made training
+        unstable) along the gradient of the log-likelihood, derived as in
+        Cho, Ilin & Raiko (2011) for this energy:
         ``d log p / d log sigma_i = <(v_i - b_i)^2 / sigma_i^2 - (v_i /
         sigma_i) (h W)_i>_data - <same>_model``.  The data term is averaged
-        over the rows just trained on with ``h = P(h | v)``; the model term
-        over the sampling chains' hidden states, with ``v`` integrated out
-        exactly: ``<1 - (b_i / sigma_i) (h W)_i>``.  ``sigma_`` is kept in
+        over the minibatch with ``h = P(h | v)``; the model term over the
+        chains' hidden states that the minibatch's negative sample is drawn
+        from, with ``v`` integrated out exactly: ``<1 - (b_i / sigma_i)
+        (h W)_i>``; both at the parameters before the minibatch's update.
+        The next minibatch is read with the new sigma.  ``sigma_`` is kept in
         ``[1e-3, 1e3]``.
 
     n_jobs : int, default=None
@@ -256,66 +259,35 @@ class GaussianBernoulliRBM(_BaseRBM):
         super()._init_params(n_features, dtype, rng)
         self.sigma_ = np.ones(n_features, dtype=dtype)
 
-    def _scaled_epoch(self, X, starts, n_threads):
-        """The kernel's unit-variance epoch on u = X / sigma with biases b / sigma."""
-        sigma = self.sigma_
-        unit = bool(np.all(sigma == 1))
-        U = X if unit else X / sigma
-        b = self.intercept_visible_
-        self.intercept_visible_ = b if unit else b / sigma
-        try:
-            super()._run_epoch(U, starts, n_threads)
-        finally:
-            if not unit:
-                self.intercept_visible_ = self.intercept_visible_ * sigma
-        return U
-
     def _run_epoch(self, X, starts, n_threads):
-        if not self.learn_sigma:
-            self._scaled_epoch(X, starts, n_threads)
-            return
-        n_batches = len(starts) - 1
-        for k in range(0, n_batches, SIGMA_UPDATE_BATCHES):
-            seg = starts[k: k + SIGMA_UPDATE_BATCHES + 1]
-            U = self._scaled_epoch(X[seg[0]: seg[-1]], seg - seg[0], n_threads)
-            self._update_log_sigma(U)
-
-    def _log_sigma_gradient(self, U):
-        """d log-likelihood / d log sigma from scaled data U and the chains.
-
-        Data term: mean over U of (u - b')^2 - u * (P(h | u) W); model term:
-        mean over the chains' hidden states h of 1 - b' * (h W), the exact
-        expectation over v | h ~ N(b' + h W, 1) (b' = b / sigma).
-        """
-        W = self.components_
-        bs = self.intercept_visible_ / self.sigma_
-        ph = expit(U @ W.T + self.intercept_hidden_)
-        data = ((U - bs) ** 2 - U * (ph @ W)).mean(axis=0)
-        model = (1.0 - bs * (self.h_samples_ @ W)).mean(axis=0)
-        return data - model
-
-    def _update_log_sigma(self, U):
-        grad = self._log_sigma_gradient(U)
-        log_sigma = np.log(self.sigma_) + self.learning_rate * grad
-        np.clip(log_sigma, *LOG_SIGMA_RANGE, out=log_sigma)
-        self.sigma_ = np.exp(log_sigma).astype(self.components_.dtype)
+        # the kernel reads sigma_, and learns it in place with learn_sigma
+        self.sigma_ = np.require(self.sigma_, dtype=self.components_.dtype,
+                                 requirements=["C", "W"])
+        rate = SIGMA_RATE_FACTOR * self.learning_rate if self.learn_sigma else 0.0
+        super()._run_epoch(
+            X, starts, n_threads, sigma=self.sigma_, sigma_learning_rate=float(rate),
+            log_sigma_min=float(LOG_SIGMA_RANGE[0]),
+            log_sigma_max=float(LOG_SIGMA_RANGE[1]))
 
     def _progress(self, X):
         recon = self._mean_visibles(self._mean_hiddens(X))
         return "reconstruction error", float(np.mean((X - recon) ** 2))
 
     def _sample(self, n_samples, n_steps, sampler, rng):
-        """Block Gibbs chains from v ~ N(b, sigma^2), run in NumPy."""
-        gen = stream_generator(entropy_from(rng))
+        """Block Gibbs chains from v ~ N(b, sigma^2), run in the sampling kernel."""
+        entropy = entropy_from(rng)
         dtype = self.components_.dtype
-        n_features = self.components_.shape[1]
-        V = self.intercept_visible_ + self.sigma_ * gen.standard_normal(
-            (n_samples, n_features), dtype=dtype)
-        for _ in range(n_steps):
-            p = self._mean_hiddens(V)
-            h = (gen.random(p.shape, dtype=dtype) < p).astype(dtype)
-            V = self._mean_visibles(h)
-            V += self.sigma_ * gen.standard_normal(V.shape, dtype=dtype)
+        sigma = np.require(self.sigma_, dtype=dtype, requirements=["C"])
+        init = stream_generator(entropy, (0,))
+        V = self.intercept_visible_ + sigma * init.standard_normal(
+            (n_samples, self.components_.shape[1]), dtype=dtype)
+        V = np.ascontiguousarray(V, dtype=dtype)
+        streams = Streams(entropy, (1,), -(-n_samples // SAMPLE_CHAIN_CHUNK))
+        with single_threaded_blas():
+            gibbs_chains(self.components_, self.intercept_visible_,
+                         self.intercept_hidden_, V, streams, int(n_steps),
+                         effective_n_threads(self.n_jobs),
+                         visible_units=self._visible_type.kernel_code, sigma=sigma)
         return V
 
     def __sklearn_tags__(self):
