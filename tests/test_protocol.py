@@ -250,7 +250,6 @@ DIVERGING = {
 
 @pytest.mark.parametrize("name", sorted(DIVERGING))
 def test_divergence_is_an_error_that_keeps_the_model(name, fitted):
-    cls = getattr(boltz, name)
     X, y = _data(name)
     if name == "GaussianBernoulliRBM":
         X = np.tile(X, (20, 1))

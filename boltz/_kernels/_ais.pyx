@@ -99,19 +99,6 @@ EXACT_HALF_SQUARE = 1
 AIS_MAX_CHUNK = 64
 
 
-def _softplus(x):
-    """Kernel softplus on a 1-D float64 array (test hook)."""
-    import numpy as np
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    cdef double[::1] xv = x
-    cdef double[::1] ov = out
-    cdef Py_ssize_t i
-    for i in range(xv.shape[0]):
-        ov[i] = boltz_softplus_d(xv[i])
-    return out
-
-
 def exact_blocks(
     const double[:, ::1] P,
     const double[::1] lo_bias,
