@@ -87,6 +87,7 @@ from .likelihood._exact import EXACT_AUTO_MAX_UNITS, EXACT_MAX_UNITS
 
 __all__ = [
     "DivergenceError",
+    "check_sample_arguments",
     "EXACT_AUTO_MAX_UNITS",
     "EXACT_MAX_UNITS",
     "EnergyModel",
@@ -188,6 +189,29 @@ def check_finite_parameters(estimator, names, iteration, *, hint=None):
                 f"infinite in iteration {iteration}. Training was stopped and the "
                 f"model left as it was before this call; {fix}."
             )
+
+
+def check_sample_arguments(estimator, n_samples, n_steps, sampler, samplers,
+                           random_state):
+    """The checks every ``sample`` makes; returns the chains' RandomState.
+
+    The model must be fitted, ``n_samples`` a positive int, ``n_steps`` an int
+    >= 0 and ``sampler`` one of ``samplers``; ``random_state=None`` falls back
+    to the estimator's ``random_state``.
+    """
+    check_is_fitted(estimator)
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) \
+            or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+    if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 0:
+        raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
+    if sampler not in samplers:
+        raise ValueError(
+            f"{type(estimator).__name__} has no sampler {sampler!r}; choose one of "
+            f"{', '.join(map(repr, samplers))}."
+        )
+    return check_random_state(
+        estimator.random_state if random_state is None else random_state)
 
 
 def param_fingerprint(arrays):
@@ -436,19 +460,8 @@ class EnergyModel:
         samples : ndarray of shape (n_samples, n_features_in_)
             The chains' final states, in the model's dtype.
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) \
-                or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 0:
-            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
-        if sampler not in self._samplers:
-            raise ValueError(
-                f"{type(self).__name__} has no sampler {sampler!r}; choose one of "
-                f"{', '.join(map(repr, self._samplers))}."
-            )
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state)
+        rng = check_sample_arguments(self, n_samples, n_steps, sampler, self._samplers,
+                                     random_state)
         return self._sample(int(n_samples), int(n_steps), sampler, rng,
                             **sampler_options)
 

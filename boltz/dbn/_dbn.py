@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..base import (
     DivergenceError,
     check_finite_parameters,
+    check_sample_arguments,
     renamed_parameter,
     upgrade_pickled_state,
 )
@@ -425,16 +426,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "and will be removed in 0.3; use n_steps=... instead.",
                 FutureWarning, stacklevel=2)
             n_steps = n_gibbs_steps
-        check_is_fitted(self)
+        rng = check_sample_arguments(self, n_samples, n_steps, sampler, ("gibbs",),
+                                     random_state)
         top = self.rbms_[-1]
-        if sampler != "gibbs":
-            raise ValueError(f"DBN has no sampler {sampler!r}; choose 'gibbs'.")
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-        if not isinstance(n_steps, Integral) or n_steps < 0:
-            raise ValueError(f"n_steps must be an int >= 0, got {n_steps!r}.")
-        rng = check_random_state(
-            self.random_state if random_state is None else random_state)
         S = top.sample(n_samples, n_steps=n_steps, random_state=rng)
         dtype = top.components_.dtype
         if len(self.rbms_) == 1:

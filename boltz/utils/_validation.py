@@ -7,12 +7,10 @@ as it was.
 
 import warnings
 from contextlib import contextmanager
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -228,19 +226,3 @@ def to_binary(X, name, *, binarize=None):
             "others 0)."
         )
     return X
-
-
-def check_sampling(estimator, n_samples, n_steps, random_state, *, steps_name):
-    """Arguments of a fitted model's ``sample``: checked, and the chains' rng.
-
-    ``n_samples`` must be a positive int and ``n_steps`` (called
-    ``steps_name`` in the error) an int >= 0; ``random_state=None`` falls
-    back to the estimator's own ``random_state``.  Returns a RandomState.
-    """
-    check_is_fitted(estimator)
-    if not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
-    if not isinstance(n_steps, Integral) or n_steps < 0:
-        raise ValueError(f"{steps_name} must be an int >= 0, got {n_steps!r}.")
-    return check_random_state(
-        estimator.random_state if random_state is None else random_state)
