@@ -128,6 +128,19 @@ def test_verbose_progress_per_layer_and_epoch(digits01, capsys):
     assert len(re.findall(r"\[DBN\] Layer \d/2 done, time = ", out)) == 2
 
 
+def test_fine_tuning_lines_use_the_one_verbose_format(digits01, capsys):
+    X, y = digits01
+    DBNClassifier((8,), n_iter=1, fine_tune_max_iter=3, early_stopping=True,
+                  verbose=1, random_state=0).fit(X[:300], y[:300])
+    out = capsys.readouterr().out
+    for k in (1, 2, 3):
+        assert re.search(rf"^\[DBNClassifier\] Iteration {k}, loss = \d+\.\d\d, "
+                         r"time = \d+\.\d\ds$", out, re.M)
+        assert re.search(rf"^\[DBNClassifier\] Iteration {k}, validation score = "
+                         r"0\.\d\d, time = ", out, re.M)
+    assert not re.search(r"^Iteration", out, re.M)  # scikit-learn's own lines
+
+
 @pytest.mark.parametrize("Est", [DBN, DBNClassifier])
 def test_bad_parameters_are_clear_errors(digits01, Est):
     X, y = digits01[0][:50], digits01[1][:50]

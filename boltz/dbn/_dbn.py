@@ -2,8 +2,12 @@
 classifier fine-tuned by backpropagation through scikit-learn's MLPClassifier.
 """
 
+import io
+import re
+import sys
 import time
 import warnings
+from contextlib import contextmanager, redirect_stdout
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +28,7 @@ from ..base import (
     DivergenceError,
     check_finite_parameters,
     check_sample_arguments,
+    progress_line,
     renamed_parameter,
     upgrade_pickled_state,
 )
@@ -479,6 +484,45 @@ class _PretrainedMLP(MLPClassifier):
         return super()._init_coef(fan_in, fan_out, dtype)
 
 
+@contextmanager
+def _fine_tuning_lines(name, verbose):
+    """Print MLPClassifier's verbose lines in boltz's one format, as they come.
+
+    ``Iteration 3, loss = 0.41`` becomes ``[name] Iteration 3, loss = 0.41,
+    time = 0.47s`` (the time since the previous iteration), and its
+    ``Validation score: 0.85`` line the same iteration's ``validation score``.
+    """
+    if not verbose:
+        yield
+        return
+    out = sys.stdout
+    state = {"iteration": 0, "begin": time.perf_counter(), "buffer": ""}
+
+    class Lines(io.TextIOBase):
+        def write(self, text):
+            state["buffer"] += text
+            while "\n" in state["buffer"]:
+                line, state["buffer"] = state["buffer"].split("\n", 1)
+                it = re.match(r"Iteration (\d+), loss = (\S+)", line)
+                val = re.match(r"Validation score: (\S+)", line)
+                now = time.perf_counter()
+                if it:
+                    state["iteration"] = int(it.group(1))
+                    out.write(progress_line(name, state["iteration"], "loss",
+                                            float(it.group(2)), now - state["begin"])
+                              + "\n")
+                    state["begin"] = now
+                elif val:
+                    out.write(progress_line(name, state["iteration"], "validation score",
+                                            float(val.group(1)), 0.0) + "\n")
+                elif line.strip():
+                    out.write(f"[{name}] {line}\n")
+            return len(text)
+
+    with redirect_stdout(Lines()):
+        yield
+
+
 def _mlp_layers(rbms):
     """(coef, intercept) of each RBM as a logistic MLP layer: P(h | v)."""
     layers = []
@@ -759,7 +803,8 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
                       f"-{len(np.unique(y))} by {self.fine_tune_solver}")
             t = time.time()
             try:
-                mlp.fit(X, y)
+                with _fine_tuning_lines(type(self).__name__, self.verbose):
+                    mlp.fit(X, y)
             except ValueError as exc:
                 if "non-finite" not in str(exc):
                     raise
