@@ -515,27 +515,28 @@ class _Driver(NamedTuple):
 
 _DRIVERS = (
     _Driver("the training-state protocol (init_training_state, get_training_state, "
-            "set_training_state, run_minibatches: BernoulliRBM, "
+            "set_training_state and run_minibatches: BernoulliRBM, "
             "GaussianBernoulliRBM), trained by model averaging",
             _speaks_training_state, _fit_protocol),
-    _Driver("a greedy stack of RBMs (DBN's hidden_layer_sizes and layer "
-            "parameters, unsupervised: DBN), trained layer by layer",
+    _Driver("a greedy stack of RBMs without labels (the hidden_layer_sizes and "
+            "layer parameters of DBN: DBN), trained layer by layer",
             _is_rbm_stack, _fit_stack),
     _Driver("pattern storage by a learning rule (a rule parameter and "
-            "partial_fit: HopfieldNetwork(rule='hebbian')), one reduction",
+            "partial_fit: HopfieldNetwork with rule='hebbian'), one reduction",
             _stores_patterns, _fit_hebbian),
 )
 
 
 def _driver_for(estimator):
+    """The first driver whose capability the estimator has, or a TypeError."""
     for driver in _DRIVERS:
         if driver.accepts(estimator):
             return driver
-    supported = "; ".join(f"({i}) {d.capability}" for i, d in enumerate(_DRIVERS, 1))
+    *first, last = [d.capability for d in _DRIVERS]
     raise TypeError(
-        f"fit_distributed supports estimators with one of: {supported}. "
-        f"{type(estimator).__name__} has none of these; fit it locally with its "
-        "own fit on the gathered data (X.compute())."
+        f"fit_distributed supports estimators with {', '.join(first)} or {last}; "
+        f"got {type(estimator).__name__}, which has none of these. Fit it with "
+        "its own fit on the gathered data (X.compute())."
     )
 
 
