@@ -171,20 +171,25 @@ def _checked_block(template, n_features, dtype, block):
 
 
 def _segment(n_rows, batch_size, segment, n_segments):
-    """(batches, rows): minibatch indices of one segment of a pass, and its rows.
+    """The rows of one segment of a pass over a block, as a slice.
 
-    A pass over ``n_rows`` rows in minibatches of ``batch_size`` (split as
-    ``fit`` splits them) is cut into ``n_segments`` runs of consecutive
-    minibatches; ``batches`` is None for the whole pass.
+    A pass over ``n_rows`` rows in minibatches of ``batch_size``, split as
+    ``fit`` splits them (``even_batch_starts``: sizes ``q + 1`` then ``q``),
+    is cut into ``n_segments`` runs of consecutive minibatches.  A run of
+    ``m`` of them is itself split into the same ``m`` minibatches by
+    ``even_batch_starts``: its sizes are ``q + 1`` then ``q`` too, and
+    ``ceil(rows / batch_size) = m`` because the whole pass has the fewest
+    minibatches that ``batch_size`` allows.  So ``run_minibatches`` on the
+    segment's rows runs exactly those minibatches, and validates only those
+    rows again (``tests/test_dask.py`` checks the identity).
     """
     if n_segments == 1:
-        return None, n_rows
+        return slice(0, n_rows)
     starts = even_batch_starts(n_rows, batch_size)
     cut = np.array_split(np.arange(len(starts) - 1), n_segments)[segment]
     if len(cut) == 0:
-        return slice(0, 0), 0
-    return (slice(int(cut[0]), int(cut[-1]) + 1),
-            int(starts[cut[-1] + 1] - starts[cut[0]]))
+        return slice(0, 0)
+    return slice(int(starts[cut[0]]), int(starts[cut[-1] + 1]))
 
 
 def _round(template, start, block, previous, entropy, work, n_jobs):
@@ -198,7 +203,8 @@ def _round(template, start, block, previous, entropy, work, n_jobs):
         ``{"parameters": ..., "n_features_in_": ...}``: the broadcast state
         the round starts from.
     block : ndarray
-        The block's rows, checked by :func:`_checked_block`.
+        The block's rows, checked by :func:`_checked_block`; the round
+        trains on all of them or on one segment (:func:`_segment`).
     previous : dict or None
         The block's training state after the round before (its persistent
         chains and momentum carry over), None in the first round.
@@ -225,10 +231,10 @@ def _round(template, start, block, previous, entropy, work, n_jobs):
         state["velocity"] = previous["velocity"]
     est.set_training_state(state)
     n_epochs, segment, n_segments = work
-    batches, n_rows = _segment(block.shape[0], est.batch_size, segment, n_segments)
-    if n_rows:
-        est.run_minibatches(block, n_epochs=n_epochs, batches=batches)
-    return {**est.get_training_state(), "n_rows": n_rows}
+    rows = block[_segment(block.shape[0], est.batch_size, segment, n_segments)]
+    if rows.shape[0]:
+        est.run_minibatches(rows, n_epochs=n_epochs)
+    return {**est.get_training_state(), "n_rows": rows.shape[0]}
 
 
 def _parameters_and_rows(state):
@@ -252,7 +258,6 @@ def _hebbian_block(template, block):
     S64 = S.astype(np.float64)
     all_on = bool(np.all(X == 1.0))
     return S64.T @ S64, S.shape[0], enc, all_on, X.dtype
-
 
 
 # -- client-side drivers --------------------------------------------------------------

@@ -107,6 +107,31 @@ def test_one_block_is_fit(client, digits_split):
     np.testing.assert_allclose(a.components_, b.components_, rtol=1e-12, atol=1e-12)
 
 
+def test_segment_rows_are_split_into_the_segments_minibatches():
+    """A round that runs one segment of a pass trains on the segment's rows
+    alone: their own split into minibatches (as fit splits) must be the
+    segment's minibatches of the whole block's split."""
+    from boltz.dask import _segment
+    from boltz.utils._batching import even_batch_starts
+
+    for n_rows in range(1, 64):
+        for batch_size in range(1, 13):
+            starts = even_batch_starts(n_rows, batch_size)
+            n_batches = len(starts) - 1
+            for n_segments in range(1, min(n_batches, 9) + 2):
+                covered = 0
+                for segment in range(n_segments):
+                    rows = _segment(n_rows, batch_size, segment, n_segments)
+                    cut = np.array_split(np.arange(n_batches), n_segments)[segment]
+                    assert rows.start == (starts[cut[0]] if len(cut) else 0)
+                    own = rows.start + even_batch_starts(rows.stop - rows.start,
+                                                         batch_size) if len(cut) else []
+                    expected = starts[cut[0]: cut[-1] + 2] if len(cut) else []
+                    np.testing.assert_array_equal(own, expected)
+                    covered += rows.stop - rows.start
+                assert covered == n_rows
+
+
 def test_same_seed_same_parameters_and_float32(client, digits_split):
     Xtr = digits_split[0].astype(np.float32)
     dX = da.from_array(Xtr, chunks=(500, -1))
