@@ -296,7 +296,19 @@ def _rounds_schedule(n_iter, n_rounds, name):
 
 
 class _Options(NamedTuple):
-    """fit_distributed's own arguments, as the drivers take them."""
+    """fit_distributed's own arguments, as the drivers take them.
+
+    Attributes
+    ----------
+    n_rounds : int or None
+        Averaging rounds per RBM (None: the default schedule).
+    aggregate : {"momentum", "mean", "sum"}
+        How a round combines the blocks' parameters.
+    n_jobs : int or None
+        Kernel threads per task on a worker.
+    verbose : bool
+        Print a line per round and per stack layer.
+    """
 
     n_rounds: object
     aggregate: str
@@ -570,10 +582,10 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
     ----------
     estimator : BernoulliRBM, GaussianBernoulliRBM, DBN or HopfieldNetwork
         The estimator to fit, in place: any model with the training-state
-        protocol, a greedy RBM stack, or a Hebbian Hopfield network.  Its parameters (``n_iter``,
-        ``batch_size``, ``learning_rate``, ``random_state``, ...) mean what
-        they mean for ``fit``; ``n_iter`` is the total number of passes over
-        the data.
+        protocol, a greedy RBM stack, or a Hebbian Hopfield network.  Its
+        parameters (``n_iter``, ``batch_size``, ``learning_rate``,
+        ``random_state``, ...) mean what they mean for ``fit``; ``n_iter`` is
+        the total number of passes over the data.
 
     X : dask.array.Array of shape (n_samples, n_features)
         Training data chunked by rows only (one chunk along the columns),
