@@ -34,9 +34,9 @@ from boltz.datasets import find_fashion_mnist, load_fashion_mnist
 
 
 def quality(rbm, X):
-    """(reconstruction error, mean full pseudo-likelihood) on X."""
+    """(reconstruction error, mean pseudo-likelihood per feature) on X."""
     return reconstruction_error(rbm, X), float(
-        rbm.score_samples(X, method="full").mean())
+        rbm.pseudo_likelihood(X).mean() / X.shape[1])
 
 
 def main(argv=None):

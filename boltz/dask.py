@@ -6,41 +6,77 @@ and ``distributed``), which it imports only when a function is called, so
 
 :func:`fit_distributed` trains an estimator on a Dask array chunked by rows.
 The blocks stay on the workers.  Each *round* broadcasts the current
-parameters; for every block a task runs the estimator's own compiled epoch
-kernel (the one :meth:`fit` calls) over the block's rows, starting from the
-broadcast parameters and from the block's own persistent chains, and returns
-the updated parameters; the client averages them, weighted by the rows of
-each block (model averaging), and by default moves the model with block
-momentum (Chen & Huo 2016) so that it keeps pace with ``fit``.  The random
-streams of round ``r`` and block ``b`` come from
+parameters; for every block a task sets them on a fresh copy of the
+estimator, together with the block's own persistent chains, runs the
+round's minibatches of the block through the estimator's own training code
+(the compiled epoch kernel that :meth:`fit` runs) and returns the updated
+training state; the client averages the parameters, weighted by the rows
+each block trained on (model averaging), and by default moves the model
+with block momentum (Chen & Huo 2016) so that it keeps pace with ``fit``.
+The random streams of round ``r`` and block ``b`` come from
 ``SeedSequence(entropy, spawn_key=(r, b))``, so a seeded fit gives the same
 parameters whatever the scheduling or the number of workers holding the
 blocks.
 
-Supported estimators: :class:`~boltz.BernoulliRBM`,
-:class:`~boltz.GaussianBernoulliRBM`, :class:`~boltz.DBN` (greedy, layer by
-layer, each layer on the persisted hidden features of the one below) and
-:class:`~boltz.HopfieldNetwork` with the Hebbian rule (its weights are a sum
-over patterns: one reduction, no rounds).
+How an estimator is recognised
+------------------------------
+No estimator class is named here.  :func:`fit_distributed` asks, in order,
+which of three capabilities the estimator has (``_DRIVERS``), and the first
+one it has picks the driver:
+
+1. **The training-state protocol** (:class:`~boltz.BernoulliRBM`,
+   :class:`~boltz.GaussianBernoulliRBM`): the public methods
+   ``init_training_state``, ``get_training_state``, ``set_training_state``
+   and ``run_minibatches``.  The model is trained by model averaging using
+   these four methods and nothing else.  The client initialises the model
+   with ``init_training_state``.  On a worker, a round sets the broadcast
+   parameters, the block's chains and momentum and the round's stream seed
+   on a clone (``set_training_state``), runs the round's minibatches of the
+   block (``run_minibatches``) and returns ``get_training_state()``.  The
+   client averages every array of ``state["parameters"]``, those named in
+   ``state["positive"]`` in log space (``sigma_``), and sets the result back
+   with ``set_training_state``.  A new model that speaks the protocol (a new
+   unit type, a classification RBM) needs no change here.
+2. **A greedy stack of RBMs** (:class:`~boltz.DBN`): an unsupervised
+   estimator (``fit_distributed`` takes no labels, so no classifier) whose
+   parameters are the DBN's layer parameters: ``hidden_layer_sizes``,
+   ``visible``, ``learn_sigma`` and the per-layer RBM parameters.  Its layer
+   RBMs are built by the DBN's own builder and trained by the DBN's own
+   greedy loop (:func:`boltz.dbn._greedy.greedy_layers`; there is one layer
+   loop in boltz).  Each layer is trained by driver 1 on the blocks of the
+   layer below, and the next layer's blocks are the layer's public
+   ``transform`` mapped over them (they never leave the workers).  The
+   fitted layers go to ``rbms_``, the DBN's documented attribute.
+3. **Pattern storage by a learning rule** (:class:`~boltz.HopfieldNetwork`):
+   a ``rule`` parameter and ``partial_fit``.  With ``rule="hebbian"`` the
+   weights are a sum over patterns: one reduction of the blocks' Gram
+   matrices, no rounds.  Storkey's rule and the pseudo-inverse are not sums
+   over patterns and raise ``NotImplementedError``.
+
+Capabilities rather than classes, because the protocol is the contract
+between estimators and scale-out drivers: a driver should depend on what an
+estimator offers, not on its class.  The stack and the Hopfield network do
+not speak the protocol, so they are recognised by their documented
+parameters, the public part of their API that says how they train.
+Anything else raises a ``TypeError`` that names what is supported.
 """
 
 import numbers
+import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.utils import check_random_state
+from sklearn.base import clone, is_classifier
 
-from .dbn._dbn import DBN, _layer_configs
-from .rbm._gaussian import GaussianBernoulliRBM
-from .hopfield._networks import HopfieldNetwork
-from .rbm._base import _BaseRBM
+from .base import DivergenceError, check_finite_parameters, progress_line
+from .dbn._dbn import PER_LAYER, _layer_configs
+from .dbn._greedy import greedy_layers
 from .utils._batching import even_batch_starts
 from .utils._threads import effective_n_threads
 from .utils._validation import FLOAT_DTYPES, check_data, to_bipolar, unchanged_on_error
 
 __all__ = ["fit_distributed"]
-
-_PARAMS = ("components_", "intercept_visible_", "intercept_hidden_")
 
 
 def _import_dask():
@@ -118,59 +154,100 @@ def _block_entropy(entropy, round_, block):
 
 
 # -- tasks run on the workers ------------------------------------------------------
-def _validate_rbm_block(template, block):
-    """The estimator's own input checks on one block; the checked array."""
-    est = clone(template)
-    return est._check_fit_data(np.asarray(block), reset=True, dtype=FLOAT_DTYPES)
+def _checked_block(template, n_features, dtype, block):
+    """One block, validated by the estimator's own training checks.
+
+    A fresh clone of ``template`` is initialised for the data
+    (``init_training_state``) and runs no epoch over the block
+    (``run_minibatches(block, n_epochs=0)``): that validates the block as
+    training does (NaN, infinity, value range, width) without training.  The
+    block comes back as a C-contiguous array of the model's dtype, so the
+    rounds' own checks copy nothing.
+    """
+    block = np.asarray(block)
+    clone(template).init_training_state(n_features, dtype).run_minibatches(
+        block, n_epochs=0)
+    return np.ascontiguousarray(block, dtype=dtype)
 
 
-def _rbm_round(template, params, block, state, entropy, work, n_jobs):
-    """One round on one block, from broadcast params: ``work`` is
-    (n_epochs, segment, n_segments), whole passes of the epoch kernel over the
-    block or one segment of consecutive minibatches of a pass."""
+def _segment(n_rows, batch_size, segment, n_segments):
+    """The rows of one segment of a pass over a block, as a slice.
+
+    A pass over ``n_rows`` rows in minibatches of ``batch_size``, split as
+    ``fit`` splits them (``even_batch_starts``: sizes ``q + 1`` then ``q``),
+    is cut into ``n_segments`` runs of consecutive minibatches.  A run of
+    ``m`` of them is itself split into the same ``m`` minibatches by
+    ``even_batch_starts``: its sizes are ``q + 1`` then ``q`` too, and
+    ``ceil(rows / batch_size) = m`` because the whole pass has the fewest
+    minibatches that ``batch_size`` allows.  So ``run_minibatches`` on the
+    segment's rows runs exactly those minibatches, and validates only those
+    rows again (``tests/test_dask.py`` checks the identity).
+    """
+    if n_segments == 1:
+        return slice(0, n_rows)
+    starts = even_batch_starts(n_rows, batch_size)
+    cut = np.array_split(np.arange(len(starts) - 1), n_segments)[segment]
+    if len(cut) == 0:
+        return slice(0, 0)
+    return slice(int(starts[cut[0]]), int(starts[cut[-1] + 1]))
+
+
+def _round(template, start, block, previous, entropy, work, n_jobs):
+    """One round on one block, through the training-state protocol.
+
+    Parameters
+    ----------
+    template : estimator
+        The unfitted estimator, cloned here.
+    start : dict
+        ``{"parameters": ..., "n_features_in_": ...}``: the broadcast state
+        the round starts from.
+    block : ndarray
+        The block's rows, checked by :func:`_checked_block`; the round
+        trains on all of them or on one segment (:func:`_segment`).
+    previous : dict or None
+        The block's training state after the round before (its persistent
+        chains and momentum carry over), None in the first round.
+    entropy : int
+        Seed of the round's random streams on this block.
+    work : tuple of (int, int, int)
+        ``(n_epochs, segment, n_segments)``: whole passes over the block, or
+        one segment of consecutive minibatches of a pass.
+    n_jobs : int or None
+        Kernel threads (:func:`_n_worker_threads`).
+
+    Returns
+    -------
+    state : dict
+        ``get_training_state()`` after the round, with ``"n_rows"``, the rows
+        the block trained on.
+    """
     est = clone(template)
-    for name, value in params.items():
-        setattr(est, name, np.array(value, copy=True, order="C"))
-    dtype = est.components_.dtype
-    if state is None:
-        est.h_samples_ = np.zeros((est.batch_size, est.n_components), dtype=dtype)
-        est._velocity = None
-    else:
-        est.h_samples_ = state["h_samples_"].copy()
-        est._velocity = state["velocity"]
-    est._entropy = entropy
-    est._n_epoch_calls = 0
-    starts = even_batch_starts(block.shape[0], est.batch_size)
+    if "n_jobs" in est.get_params():
+        est.set_params(n_jobs=_n_worker_threads(n_jobs))
+    state = {**start, "entropy": entropy, "n_epoch_calls": 0, "velocity": None}
+    if previous is not None:
+        state["chains"] = previous["chains"]
+        state["velocity"] = previous["velocity"]
+    est.set_training_state(state)
     n_epochs, segment, n_segments = work
-    if n_segments > 1:
-        cut = np.array_split(np.arange(len(starts) - 1), n_segments)[segment]
-        if len(cut) == 0:
-            n_epochs = 0
-        else:
-            seg = starts[cut[0]: cut[-1] + 2]
-            block = block[seg[0]: seg[-1]]
-            starts = seg - seg[0]
-    n_threads = _n_worker_threads(n_jobs)
-    for _ in range(n_epochs):
-        est._run_epoch(block, starts, n_threads)
-    return {
-        "params": {name: getattr(est, name) for name in params},
-        "h_samples_": est.h_samples_,
-        "velocity": getattr(est, "_velocity", None),
-        "n_rows": block.shape[0],
-    }
+    rows = block[_segment(block.shape[0], est.batch_size, segment, n_segments)]
+    if rows.shape[0]:
+        est.run_minibatches(rows, n_epochs=n_epochs)
+    return {**est.get_training_state(), "n_rows": rows.shape[0]}
 
 
-def _chains_of(result):
-    return result["h_samples_"]
+def _parameters_and_rows(state):
+    return state["parameters"], state["n_rows"]
 
 
-def _round_params(result):
-    return result["params"], result["n_rows"]
+def _chains_of(state):
+    return state["chains"]
 
 
-def _mean_hiddens_block(rbm, block):
-    return rbm._mean_hiddens(block)
+def _features(rbm, block):
+    """The next layer's data: the layer's public ``transform`` of one block."""
+    return rbm.transform(block)
 
 
 def _hebbian_block(template, block):
@@ -218,116 +295,184 @@ def _rounds_schedule(n_iter, n_rounds, name):
     return [(base + (r < extra), 0, 1) for r in range(n_rounds)]
 
 
-def _fit_rbm_blocks(rbm, blocks, block_rows, n_features, dtype, client, n_rounds,
-                    n_jobs, verbose, aggregate):
-    """Model-averaged training of one RBM on validated block futures."""
-    rng = check_random_state(rbm.random_state)
-    rbm._init_params(n_features, dtype, rng)
-    rbm.n_features_in_ = n_features
-    template = clone(rbm)
-    names = _PARAMS + (("sigma_",) if isinstance(rbm, GaussianBernoulliRBM) else ())
-    if n_rounds is None:
-        n_rounds = _default_rounds(rbm.n_iter, block_rows, rbm.batch_size)
-    schedule = _rounds_schedule(rbm.n_iter, n_rounds, type(rbm).__name__)
-    states = [None] * len(blocks)
-    entropy = rbm._entropy
-    n_blocks = len(blocks)
-    # Block momentum (Chen & Huo, ICASSP 2016): the round's averaged update
-    # G joins a running update D <- mu D + G, the model moves by D, and the
-    # next round starts from the look-ahead point model + mu D (Nesterov).
-    mu = 1.0 - 1.0 / n_blocks if aggregate == "momentum" else 0.0
-    # sigma_ (learned in log space) is combined as log(sigma_): it stays > 0.
-    to_space = {name: (np.log if name == "sigma_" else np.asarray) for name in names}
-    from_space = {name: (np.exp if name == "sigma_" else np.asarray) for name in names}
-    model = {name: to_space[name](getattr(rbm, name).astype(np.float64))
-             for name in names}
-    step = {name: np.zeros_like(value) for name, value in model.items()}
-    for r, work in enumerate(schedule):
-        params = {name: from_space[name](model[name] + mu * step[name]).astype(dtype)
-                  for name in names}
-        [params_f] = client.scatter([params], broadcast=True)
-        states = [
-            client.submit(_rbm_round, template, params_f, block, state,
-                          _block_entropy(entropy, r, b), work, n_jobs,
-                          pure=False)
-            for b, (block, state) in enumerate(zip(blocks, states))
-        ]
-        results = client.gather(client.map(_round_params, states))
-        weights = np.array([n for _, n in results], dtype=np.float64)
-        weights /= weights.sum()
-        # G = sum_b w_b (p_b - start): "mean" moves by G (model averaging),
-        # "sum" by B G (the blocks' updates added up), "momentum" by mu D + G.
-        scale = float(n_blocks) if aggregate == "sum" else 1.0
-        for name in names:
-            start = to_space[name](params[name].astype(np.float64))
-            avg = np.zeros(start.shape, dtype=np.float64)
-            for (p, _), w in zip(results, weights):
-                avg += w * (to_space[name](p[name].astype(np.float64)) - start)
-            step[name] = mu * step[name] + scale * avg
-            model[name] += step[name]
-            setattr(rbm, name, from_space[name](model[name]).astype(dtype))
-        if verbose:
-            print(f"[fit_distributed] {type(rbm).__name__} round {r + 1}/"
-                  f"{len(schedule)} on {len(blocks)} blocks")
-    # Chains of the first block serve the fitted model locally (sample, partial_fit).
-    if states and states[0] is not None:
-        rbm.h_samples_ = client.submit(_chains_of, states[0]).result()
-    rbm._velocity = None
-    rbm._n_epoch_calls = len(schedule)
-    return rbm
+class _Options(NamedTuple):
+    """fit_distributed's own arguments, as the drivers take them.
+
+    Attributes
+    ----------
+    n_rounds : int or None
+        Averaging rounds per RBM (None: the default schedule).
+    aggregate : {"momentum", "mean", "sum"}
+        How a round combines the blocks' parameters.
+    n_jobs : int or None
+        Kernel threads per task on a worker.
+    verbose : bool
+        Print a line per round and per stack layer.
+    """
+
+    n_rounds: object
+    aggregate: str
+    n_jobs: object
+    verbose: bool
 
 
-def _blocks(X, client, validate, template):
-    """Validated block futures of X, computed and kept on the workers."""
+def _checked_blocks(X, client, template, dtype):
+    """Block futures of X, computed, validated and kept on the workers.
+
+    Validation errors (NaN, range, width) are raised here, before training.
+    """
     delayed = X.to_delayed().ravel().tolist()
     futures = client.compute(delayed)
-    return client.map(validate, [template] * len(futures), futures, pure=False)
+    blocks = client.map(_checked_block, [template] * len(futures),
+                        [X.shape[1]] * len(futures), [dtype] * len(futures),
+                        futures, pure=False)
+    client.gather(blocks)  # raise validation errors here
+    return blocks
 
 
 def _target_dtype(X):
     return X.dtype if X.dtype in FLOAT_DTYPES else np.dtype(np.float64)
 
 
-def _fit_rbm(est, X, client, n_rounds, aggregate, n_jobs, verbose):
-    est._validate_params()
-    blocks = _blocks(X, client, _validate_rbm_block, clone(est))
-    client.gather(blocks)  # raise validation errors (NaN, range) here
-    return _fit_rbm_blocks(est, blocks, X.chunks[0], X.shape[1], _target_dtype(X),
-                           client, n_rounds, n_jobs, verbose, aggregate)
+def _worker_template(est):
+    """An unfitted clone for the workers: their rounds print nothing."""
+    template = clone(est)
+    if "verbose" in template.get_params():
+        template.set_params(verbose=0)
+    return template
 
 
-def _fit_dbn(est, X, client, n_rounds, aggregate, n_jobs, verbose):
-    est._validate_params()
-    rbms = _layer_configs(est, type(est).__name__)
-    blocks = _blocks(X, client, _validate_rbm_block, clone(rbms[0]))
-    client.gather(blocks)
+def _round_failed(exc, r, n_rounds):
+    return DivergenceError(f"fit_distributed round {r + 1} of {n_rounds}: {exc}")
+
+
+def _train_averaged(est, blocks, block_rows, dtype, client, opts):
+    """Model-averaged training of an initialised protocol model on block futures.
+
+    ``est`` holds the state of ``init_training_state``; every block future
+    is a checked block of the model's width.  Only the four methods of the
+    training-state protocol touch ``est``.
+    """
+    state = est.get_training_state()
+    positive = frozenset(state["positive"])
+    template = _worker_template(est)
+    n_rounds = opts.n_rounds
+    if n_rounds is None:
+        n_rounds = _default_rounds(est.n_iter, block_rows, est.batch_size)
+    schedule = _rounds_schedule(est.n_iter, n_rounds, type(est).__name__)
+    n_blocks = len(blocks)
+    # Block momentum (Chen & Huo, ICASSP 2016): the round's averaged update
+    # G joins a running update D <- mu D + G, the model moves by D, and the
+    # next round starts from the look-ahead point model + mu D (Nesterov).
+    mu = 1.0 - 1.0 / n_blocks if opts.aggregate == "momentum" else 0.0
+    # G = sum_b w_b (p_b - start): "mean" moves by G (model averaging),
+    # "sum" by B G (the blocks' updates added up), "momentum" by mu D + G.
+    scale = float(n_blocks) if opts.aggregate == "sum" else 1.0
+
+    # The arrays that must stay positive (sigma_) are combined in log space.
+    def to_space(name, value):
+        value = np.asarray(value, dtype=np.float64)
+        return np.log(value) if name in positive else value
+
+    def from_space(name, value):
+        return (np.exp(value) if name in positive else value).astype(dtype)
+
+    model = {name: to_space(name, value)
+             for name, value in state["parameters"].items()}
+    step = {name: np.zeros_like(value) for name, value in model.items()}
+    head = {"n_features_in_": state["n_features_in_"]}
+    previous = [None] * n_blocks
+    epochs = 0.0
+    for r, work in enumerate(schedule):
+        begin = time.perf_counter()
+        start = {name: from_space(name, model[name] + mu * step[name])
+                 for name in model}
+        [start_f] = client.scatter([{**head, "parameters": start}], broadcast=True)
+        # Every task of this round depends on its block's state of the round
+        # before; those futures stay referenced until the round is over.
+        current = [
+            client.submit(_round, template, start_f, block, prev,
+                          _block_entropy(state["entropy"], r, b), work,
+                          opts.n_jobs, pure=False)
+            for b, (block, prev) in enumerate(zip(blocks, previous))
+        ]
+        try:
+            results = client.gather(client.map(_parameters_and_rows, current))
+        except DivergenceError as exc:
+            raise _round_failed(exc, r, len(schedule)) from exc
+        previous = current
+        weights = np.array([n for _, n in results], dtype=np.float64)
+        total = weights.sum()
+        for name in model:
+            origin = to_space(name, start[name])
+            avg = np.zeros_like(origin)
+            if total > 0:
+                for (p, _), w in zip(results, weights / total):
+                    avg += w * (to_space(name, p[name]) - origin)
+            step[name] = mu * step[name] + scale * avg
+            model[name] += step[name]
+        est.set_training_state(
+            {"parameters": {name: from_space(name, model[name]) for name in model}})
+        try:
+            check_finite_parameters(est, list(model), r + 1)
+        except DivergenceError as exc:
+            raise _round_failed(exc, r, len(schedule)) from exc
+        epochs += work[0] / work[2]
+        if opts.verbose:
+            print(progress_line(type(est).__name__, r + 1, "epochs done", epochs,
+                                time.perf_counter() - begin))
+    # The chains of the first block serve the fitted model locally (sample,
+    # partial_fit); the momentum buffers were the blocks' own.
+    final = {"velocity": None, "n_epoch_calls": len(schedule)}
+    if schedule:
+        final["chains"] = client.submit(_chains_of, previous[0]).result()
+    est.set_training_state(final)
+    return est
+
+
+def _fit_protocol(est, X, client, opts):
+    """Driver 1: a model with the training-state protocol, by model averaging."""
     dtype = _target_dtype(X)
-    rng = check_random_state(est.random_state)
-    seeds = rng.randint(np.iinfo(np.int32).max, size=len(rbms))
-    n_features = X.shape[1]
-    for i, (rbm, seed) in enumerate(zip(rbms, seeds)):
-        rbm.set_params(random_state=int(seed))
-        if verbose:
-            print(f"[fit_distributed] DBN layer {i + 1}/{len(rbms)}: "
-                  f"{n_features} -> {rbm.n_components}")
-        _fit_rbm_blocks(rbm, blocks, X.chunks[0], n_features, dtype, client,
-                        n_rounds, n_jobs, verbose,
-                        aggregate)
-        if i + 1 < len(rbms):
-            [rbm_f] = client.scatter([rbm], broadcast=True)
-            blocks = client.map(_mean_hiddens_block, [rbm_f] * len(blocks), blocks,
-                                pure=False)
-            n_features = rbm.n_components
-    est.rbms_ = rbms
+    est.init_training_state(X.shape[1], dtype)  # checks the parameters first
+    blocks = _checked_blocks(X, client, clone(est), dtype)
+    return _train_averaged(est, blocks, X.chunks[0], dtype, client, opts)
+
+
+def _fit_stack(est, X, client, opts):
+    """Driver 2: a greedy stack of RBMs, by the DBN's own layer loop."""
+    est._validate_params()
+    name = type(est).__name__
+    rbms = _layer_configs(est, name)
+    dtype = _target_dtype(X)
+    blocks = _checked_blocks(X, client, rbms[0], dtype)
+
+    def fit_layer(rbm, data):
+        layer_blocks, n_features = data
+        rbm.init_training_state(n_features, dtype)
+        _train_averaged(rbm, layer_blocks, X.chunks[0], dtype, client, opts)
+
+    def features(rbm, data):
+        layer_blocks, _ = data
+        [rbm_f] = client.scatter([rbm], broadcast=True)
+        return (client.map(_features, [rbm_f] * len(layer_blocks), layer_blocks,
+                           pure=False), rbm.n_components)
+
+    est.rbms_ = greedy_layers(
+        name, rbms, (blocks, X.shape[1]), n_features=X.shape[1],
+        random_state=est.random_state, fit_layer=fit_layer, features=features,
+        verbose=opts.verbose,
+    )
     est.n_features_in_ = X.shape[1]
     return est
 
 
-def _fit_hopfield(est, X, client):
+def _fit_hebbian(est, X, client, opts):
+    """Driver 3: Hebbian pattern storage, one reduction of the blocks' Gram matrices."""
     est._validate_params()
+    name = type(est).__name__
     if est.rule != "hebbian":
         raise NotImplementedError(
-            f"fit_distributed supports HopfieldNetwork(rule='hebbian') only, got "
+            f"fit_distributed supports {name}(rule='hebbian') only, got "
             f"rule={est.rule!r}: the Hebbian weights are a sum over patterns (one "
             "reduction over the blocks), whereas Storkey's rule is sequential over "
             "patterns and the pseudo-inverse needs all patterns at once. Fit those "
@@ -340,7 +485,7 @@ def _fit_hopfield(est, X, client):
         parts[0][2]}
     if len(encodings) > 1:
         raise ValueError(
-            "HopfieldNetwork: the blocks of X use different encodings "
+            f"{name}: the blocks of X use different encodings "
             f"({', '.join(sorted(encodings))}); encode every pattern the same "
             "way ({0, 1} or {-1, +1})."
         )
@@ -348,8 +493,68 @@ def _fit_hopfield(est, X, client):
     W = sum(g for g, *_ in parts) / n
     est.n_features_in_ = n
     est.encoding_ = encodings.pop()
+    # The network's own installer, as its fit uses it: zero diagonal, tie
+    # tolerance, capacity warning.
     est._set_weights(W, int(sum(k for _, k, *_ in parts)), parts[0][4])
     return est
+
+
+# -- dispatch on capabilities ---------------------------------------------------------
+def _has_methods(est, *names):
+    return all(callable(getattr(est, name, None)) for name in names)
+
+
+def _speaks_training_state(est):
+    return _has_methods(est, "init_training_state", "get_training_state",
+                        "set_training_state", "run_minibatches")
+
+
+# What the DBN's layer builder reads: the stack's parameters.
+_STACK_PARAMETERS = frozenset({"hidden_layer_sizes", "visible", "learn_sigma",
+                               *PER_LAYER})
+
+
+def _is_rbm_stack(est):
+    return (not is_classifier(est) and _has_methods(est, "get_params", "transform")
+            and _STACK_PARAMETERS <= set(est.get_params(deep=False)))
+
+
+def _stores_patterns(est):
+    return (_has_methods(est, "get_params", "partial_fit", "predict")
+            and "rule" in est.get_params(deep=False))
+
+
+class _Driver(NamedTuple):
+    capability: str     # what the estimator offers, for the TypeError
+    accepts: Callable   # estimator -> bool
+    fit: Callable       # (estimator, X, client, options) -> estimator
+
+
+_DRIVERS = (
+    _Driver("the training-state protocol (init_training_state, get_training_state, "
+            "set_training_state and run_minibatches: BernoulliRBM, "
+            "GaussianBernoulliRBM), trained by model averaging",
+            _speaks_training_state, _fit_protocol),
+    _Driver("a greedy stack of RBMs without labels (the hidden_layer_sizes and "
+            "layer parameters of DBN: DBN), trained layer by layer",
+            _is_rbm_stack, _fit_stack),
+    _Driver("pattern storage by a learning rule (a rule parameter and "
+            "partial_fit: HopfieldNetwork with rule='hebbian'), one reduction",
+            _stores_patterns, _fit_hebbian),
+)
+
+
+def _driver_for(estimator):
+    """The first driver whose capability the estimator has, or a TypeError."""
+    for driver in _DRIVERS:
+        if driver.accepts(estimator):
+            return driver
+    *first, last = [d.capability for d in _DRIVERS]
+    raise TypeError(
+        f"fit_distributed supports estimators with {', '.join(first)} or {last}; "
+        f"got {type(estimator).__name__}, which has none of these. Fit it with "
+        "its own fit on the gathered data (X.compute())."
+    )
 
 
 def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="momentum",
@@ -357,26 +562,30 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
     """Fit an estimator on a Dask array, data-parallel by model averaging.
 
     The row blocks of ``X`` are computed and kept on the Dask workers.  For
-    the RBMs, each round broadcasts the current parameters; every block's
-    task runs the estimator's compiled epoch kernel over its rows (PCD chains
-    persist per block across rounds) and the client averages the returned
-    parameters, weighted by block size.  The random streams of round ``r``
-    and block ``b`` come from ``SeedSequence(entropy, spawn_key=(r, b))``
-    with ``entropy`` drawn from the estimator's ``random_state``, so the
-    result does not depend on scheduling: a seeded fit on the same blocks
-    gives the same parameters every time.  A :class:`~boltz.DBN` is trained
-    greedily, layer by layer, each layer on the persisted hidden
-    probabilities of the layer below (they never leave the workers).  A
-    Hebbian :class:`~boltz.HopfieldNetwork` is one reduction of the blocks'
-    pattern Gram matrices.
+    a model with the training-state protocol (the RBMs), each round
+    broadcasts the current parameters; every block's task sets them on a
+    copy of the estimator and runs its minibatches from there
+    (``run_minibatches``: the compiled epoch kernel of ``fit``; PCD chains
+    persist per block across rounds), and the client averages the returned
+    parameters, weighted by rows.  The random streams of round ``r`` and
+    block ``b`` come from ``SeedSequence(entropy, spawn_key=(r, b))`` with
+    ``entropy`` drawn from the estimator's ``random_state``, so the result
+    does not depend on scheduling: a seeded fit on the same blocks gives the
+    same parameters every time.  A :class:`~boltz.DBN` is trained greedily
+    by its own layer loop, each layer on the persisted hidden probabilities
+    of the layer below (they never leave the workers).  A Hebbian
+    :class:`~boltz.HopfieldNetwork` is one reduction of the blocks' pattern
+    Gram matrices.  The module docstring says how an estimator is
+    recognised.
 
     Parameters
     ----------
     estimator : BernoulliRBM, GaussianBernoulliRBM, DBN or HopfieldNetwork
-        The estimator to fit, in place.  Its parameters (``n_iter``,
-        ``batch_size``, ``learning_rate``, ``random_state``, ...) mean what
-        they mean for ``fit``; ``n_iter`` is the total number of passes over
-        the data.
+        The estimator to fit, in place: any model with the training-state
+        protocol, a greedy RBM stack, or a Hebbian Hopfield network.  Its
+        parameters (``n_iter``, ``batch_size``, ``learning_rate``,
+        ``random_state``, ...) mean what they mean for ``fit``; ``n_iter`` is
+        the total number of passes over the data.
 
     X : dask.array.Array of shape (n_samples, n_features)
         Training data chunked by rows only (one chunk along the columns),
@@ -423,7 +632,9 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
         is set explicitly); see ``effective_n_threads`` for other values.
 
     verbose : bool, default=False
-        Print one line per round (and per DBN layer).
+        Print one line per round, in boltz's one format (``[BernoulliRBM]
+        Iteration 3, epochs done = 0.50, time = 0.12s``: the iteration is
+        the round), and a line before and after each DBN layer.
 
     Returns
     -------
@@ -437,13 +648,21 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
         If X is not a 2-D dask array chunked by rows only, is empty, fails
         the estimator's input checks (NaN, infinity, range), or no client
         is available.
+    DivergenceError
+        If training produced non-finite parameters (on a block, or after
+        averaging); the message names the round, the parameter and the fix.
+        A subclass of ValueError.
     NotImplementedError
         For a HopfieldNetwork whose rule is not "hebbian".
     TypeError
-        For an estimator of another type.
+        For an estimator with none of the supported capabilities; the
+        message names them.
 
     Notes
     -----
+    Like every failed call, a failed ``fit_distributed`` leaves the
+    estimator as it was before the call.
+
     Each round moves the parameters twice per block (broadcast and return):
     ``n_components * n_features`` values each way.  Averaging models trained
     on different blocks is not the same as one sequential pass: the blocks'
@@ -466,20 +685,12 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
     (5, 64)
     """
     da, distributed = _import_dask()
-    if not isinstance(estimator, (_BaseRBM, DBN, HopfieldNetwork)):
-        raise TypeError(
-            "fit_distributed supports BernoulliRBM, GaussianBernoulliRBM, DBN and "
-            f"HopfieldNetwork, got {type(estimator).__name__}."
-        )
+    driver = _driver_for(estimator)
     _check_dask_array(X, da)
     if aggregate not in ("momentum", "mean", "sum"):
         raise ValueError(
             f"aggregate must be 'momentum', 'mean' or 'sum', got {aggregate!r}.")
     client = _get_client(client, distributed)
+    options = _Options(n_rounds, aggregate, n_jobs, verbose)
     with unchanged_on_error(estimator):
-        if isinstance(estimator, HopfieldNetwork):
-            return _fit_hopfield(estimator, X, client)
-        if isinstance(estimator, DBN):
-            return _fit_dbn(estimator, X, client, n_rounds, aggregate, n_jobs,
-                            verbose)
-        return _fit_rbm(estimator, X, client, n_rounds, aggregate, n_jobs, verbose)
+        return driver.fit(estimator, X, client, options)

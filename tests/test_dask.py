@@ -1,5 +1,8 @@
 """Tests of boltz.dask: distributed training on a two-process LocalCluster."""
 
+import ast
+import copy
+import inspect
 import warnings
 
 import numpy as np
@@ -8,7 +11,19 @@ import pytest
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
-from boltz import DBN, BernoulliRBM, GaussianBernoulliRBM, HopfieldNetwork
+from sklearn.base import clone
+
+import boltz.dask
+from boltz import (
+    DBN,
+    BernoulliRBM,
+    BoltzmannMachine,
+    DBNClassifier,
+    GaussianBernoulliRBM,
+    HopfieldNetwork,
+    ModernHopfieldNetwork,
+)
+from boltz.base import DivergenceError
 from boltz.dask import fit_distributed
 
 
@@ -90,6 +105,31 @@ def test_one_block_is_fit(client, digits_split):
     a = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client, aggregate="mean")
     b = fit_distributed(BernoulliRBM(**RBM_KW), dX, client=client)
     np.testing.assert_allclose(a.components_, b.components_, rtol=1e-12, atol=1e-12)
+
+
+def test_segment_rows_are_split_into_the_segments_minibatches():
+    """A round that runs one segment of a pass trains on the segment's rows
+    alone: their own split into minibatches (as fit splits) must be the
+    segment's minibatches of the whole block's split."""
+    from boltz.dask import _segment
+    from boltz.utils._batching import even_batch_starts
+
+    for n_rows in range(1, 64):
+        for batch_size in range(1, 13):
+            starts = even_batch_starts(n_rows, batch_size)
+            n_batches = len(starts) - 1
+            for n_segments in range(1, min(n_batches, 9) + 2):
+                covered = 0
+                for segment in range(n_segments):
+                    rows = _segment(n_rows, batch_size, segment, n_segments)
+                    cut = np.array_split(np.arange(n_batches), n_segments)[segment]
+                    assert rows.start == (starts[cut[0]] if len(cut) else 0)
+                    own = rows.start + even_batch_starts(rows.stop - rows.start,
+                                                         batch_size) if len(cut) else []
+                    expected = starts[cut[0]: cut[-1] + 2] if len(cut) else []
+                    np.testing.assert_array_equal(own, expected)
+                    covered += rows.stop - rows.start
+                assert covered == n_rows
 
 
 def test_same_seed_same_parameters_and_float32(client, digits_split):
@@ -229,3 +269,152 @@ def test_worker_threads_and_default_client(client, digits_split):
     rbm = fit_distributed(BernoulliRBM(n_components=8, n_iter=1, random_state=0),
                           da.from_array(digits_split[0], chunks=(700, -1)))
     assert rbm.components_.shape == (8, 64)
+
+
+def _standardised(X):
+    return (X - X.mean(0)) / (X.std(0) + 1e-3)
+
+
+def test_one_and_two_workers_give_the_same_parameters(client, digits_split):
+    """The streams belong to (round, block), not to a worker: one worker and
+    two give bit-identical parameters and chains (segments, momentum)."""
+    Xtr = digits_split[0]
+    dX = da.from_array(Xtr, chunks=(350, -1))
+    kw = {**RBM_KW, "n_components": 16, "n_iter": 2, "momentum": 0.5}
+    two = fit_distributed(BernoulliRBM(**kw), dX, client=client, n_rounds=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1,
+                                           processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster, set_as_default=False) as one_client:
+        one = fit_distributed(BernoulliRBM(**kw), dX, client=one_client, n_rounds=6)
+    for name in ("components_", "intercept_visible_", "intercept_hidden_",
+                 "h_samples_"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+
+
+def _fitted_pairs(digits_split):
+    """(estimator, training data, rows per block) covering every driver."""
+    Xtr = digits_split[0][:700]
+    P = (np.random.RandomState(0).rand(12, 100) > 0.5).astype(np.float64)
+    return [
+        (BernoulliRBM(n_components=8, n_iter=2, momentum=0.5, random_state=0), Xtr,
+         350),
+        (GaussianBernoulliRBM(n_components=8, n_iter=2, learning_rate=0.01,
+                              learn_sigma=True, random_state=0), _standardised(Xtr),
+         350),
+        (DBN((8, 4), n_iter=2, random_state=0), Xtr, 350),
+        (HopfieldNetwork(), P, 5),
+    ]
+
+
+def test_sets_no_attributes_that_fit_does_not(client, digits_split):
+    """A distributed fit leaves the attributes a local fit leaves, private
+    ones included, and no others (for a DBN, on every layer too)."""
+    for est, X, rows in _fitted_pairs(digits_split):
+        local = clone(est).fit(X)
+        dist = fit_distributed(clone(est), da.from_array(X, chunks=(rows, -1)),
+                               client=client)
+        name = type(est).__name__
+        assert sorted(vars(dist)) == sorted(vars(local)), name
+        for rbm_d, rbm_l in zip(getattr(dist, "rbms_", []),
+                                getattr(local, "rbms_", [])):
+            assert sorted(vars(rbm_d)) == sorted(vars(rbm_l))
+        # The training state is complete: the model goes on training.
+        if hasattr(dist, "get_training_state"):
+            state_d, state_l = dist.get_training_state(), local.get_training_state()
+            assert state_d.keys() == state_l.keys()
+            assert state_d["positive"] == state_l["positive"]
+            assert state_d["n_epoch_calls"] > 0
+            for key, value in state_l["parameters"].items():
+                assert state_d["parameters"][key].dtype == value.dtype
+                assert state_d["parameters"][key].shape == value.shape
+            assert state_d["chains"].shape == state_l["chains"].shape
+            dist.partial_fit(X[:50])
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def test_module_assigns_no_private_attributes():
+    """No ``obj._name = ...`` and no ``setattr`` anywhere in boltz.dask: the
+    estimators' state goes through their public methods."""
+    tree = ast.parse(inspect.getsource(boltz.dask))
+    offending = []
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Attribute) and sub.attr.startswith("_"):
+                    offending.append(f"line {sub.lineno}: .{sub.attr} =")
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
+                "setattr", "delattr"):
+            offending.append(f"line {node.lineno}: {node.func.id}")
+    assert offending == []
+    assert "isinstance(estimator" not in inspect.getsource(boltz.dask)
+
+
+@pytest.mark.parametrize("est", [BoltzmannMachine(n_iter=1), DBNClassifier((4,)),
+                                 ModernHopfieldNetwork()],
+                         ids=lambda e: type(e).__name__)
+def test_unsupported_estimator_type_error(client, digits_split, est):
+    dX = da.from_array(digits_split[0][:200], chunks=(100, -1))
+    with pytest.raises(TypeError, match="supports") as info:
+        fit_distributed(est, dX, client=client)
+    msg = str(info.value)
+    assert type(est).__name__ in msg
+    for capability in ("training-state protocol", "BernoulliRBM", "DBN",
+                       "HopfieldNetwork with rule='hebbian'"):
+        assert capability in msg
+    assert not hasattr(est, "n_features_in_")
+
+
+def test_divergence_raises_and_leaves_the_estimator_unchanged(client, digits_split):
+    """A huge learning rate diverges on the blocks: DivergenceError names the
+    round and the fix, and the estimator is as it was before the call."""
+    Ztr = _standardised(digits_split[0])
+    dZ = da.from_array(Ztr, chunks=(700, -1))
+    est = GaussianBernoulliRBM(n_components=16, n_iter=3, learning_rate=0.01,
+                               learn_sigma=True, random_state=0).fit(Ztr[:200])
+    est.set_params(learning_rate=10.0)
+    before = copy.deepcopy(vars(est))
+    with pytest.raises(DivergenceError, match=r"round \d+ of \d+.*learning_rate"):
+        fit_distributed(est, dZ, client=client)
+    assert sorted(vars(est)) == sorted(before)
+    for name, value in before.items():
+        assert _same(getattr(est, name), value), name
+    # An unfitted estimator stays unfitted; a DBN names the layer too.
+    fresh = GaussianBernoulliRBM(n_components=16, n_iter=3, learning_rate=10.0,
+                                 learn_sigma=True, random_state=0)
+    with pytest.raises(DivergenceError):
+        fit_distributed(fresh, dZ, client=client)
+    assert not hasattr(fresh, "components_")
+    dbn = DBN((16, 8), visible="gaussian", learn_sigma=True, learning_rate=10.0,
+              n_iter=3, random_state=0)
+    with pytest.raises(DivergenceError, match="DBN layer 1 of 2"):
+        fit_distributed(dbn, dZ, client=client)
+    assert not hasattr(dbn, "rbms_")
+
+
+def test_verbose_lines_in_the_one_format(client, digits_split, capsys):
+    dX = da.from_array(digits_split[0][:400], chunks=(200, -1))
+    fit_distributed(BernoulliRBM(n_components=8, n_iter=2, random_state=0), dX,
+                    client=client, n_rounds=4, verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("[BernoulliRBM] Iteration 1, epochs done = 0.50, ")
+    assert lines[3].startswith("[BernoulliRBM] Iteration 4, epochs done = 2.00, ")
+    fit_distributed(DBN((8, 4), n_iter=1, random_state=0), dX, client=client,
+                    verbose=True)
+    out = capsys.readouterr().out
+    assert "[DBN] Layer 1/2: BernoulliRBM 64 -> 8, 1 epochs" in out
+    assert "[DBN] Layer 2/2, Iteration 1, epochs done = 1.00, " in out
