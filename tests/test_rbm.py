@@ -12,6 +12,7 @@ from sklearn.neural_network import BernoulliRBM as SkBernoulliRBM
 from sklearn.utils.fixes import CSC_CONTAINERS, CSR_CONTAINERS, LIL_CONTAINERS
 
 import boltz
+import boltz.utils._batching
 from boltz import BernoulliRBM
 
 from . import _reference as ref
@@ -468,3 +469,35 @@ def test_kernel_chunks_follow_the_shape_and_the_cpu_count():
     # chunks are whole 64-byte lines where the shares stay close (not 32,32,32,4)
     assert kernel_chunks(100, 784, 256, np.float32, n_cpus=2) == (128, 208, 1)
     assert kernel_chunks(10, 784, 100, np.float64, n_cpus=2) == (25, 200, 2)
+
+
+# -- the training-state protocol ----------------------------------------------------
+def test_training_state_protocol_reproduces_fit(digits01):
+    X = digits01[0]
+    fit = BernoulliRBM(n_components=12, n_iter=2, momentum=0.5, random_state=3).fit(X)
+    est = BernoulliRBM(n_components=12, momentum=0.5, random_state=3)
+    est.init_training_state(X.shape[1]).run_minibatches(X)
+    # a state taken out and put into a fresh clone continues the same chain
+    state = est.get_training_state()
+    other = BernoulliRBM(n_components=12, momentum=0.5).set_training_state(state)
+    est.run_minibatches(X)
+    other.run_minibatches(X)
+    for a in (est, other):
+        assert_array_equal(a.components_, fit.components_)
+        assert_array_equal(a.h_samples_, fit.h_samples_)
+    state["parameters"]["components_"][:] = 0   # the state is a copy
+    assert np.any(est.components_ != 0)
+
+
+def test_run_minibatches_on_a_range_of_batches(digits01):
+    X = digits01[0][:205]                       # 21 minibatches of 9-10 rows
+    starts = boltz.utils._batching.even_batch_starts(len(X), 10)
+    a = BernoulliRBM(n_components=6, random_state=0).init_training_state(64)
+    b = BernoulliRBM(n_components=6, random_state=0).init_training_state(64)
+    a.run_minibatches(X, batches=slice(5, 12))
+    b.run_minibatches(X[starts[5]:starts[12]])
+    assert_array_equal(a.components_, b.components_)
+    with pytest.raises(ValueError, match="consecutive"):
+        a.run_minibatches(X, batches=[1, 3])
+    with pytest.raises(ValueError, match="no parameter"):
+        a.set_training_state({"parameters": {"weights_": np.zeros(3)}})

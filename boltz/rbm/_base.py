@@ -15,7 +15,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from .._kernels._random import Streams, entropy_from
 from .._kernels._rbm import rbm_epoch
@@ -369,9 +369,9 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         check_is_fitted(self, "components_")
         with unchanged_on_error(self, copy_arrays=True):
-            X = self._check_fit_data(X, reset=False, dtype=self.components_.dtype)
-            starts = even_batch_starts(X.shape[0], self.batch_size)
-            if batches is not None:
+            if batches is not None and _num_samples(X) > 0:
+                # only the selected rows are validated and trained on
+                starts = even_batch_starts(_num_samples(X), self.batch_size)
                 idx = np.arange(len(starts) - 1)[batches]
                 if len(idx) == 0:
                     return self
@@ -379,7 +379,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                     raise ValueError("batches must select consecutive minibatches.")
                 rows = starts[idx[0]: idx[-1] + 2]
                 X = X[rows[0]: rows[-1]]
-                starts = rows - rows[0]
+            X = self._check_fit_data(X, reset=False, dtype=self.components_.dtype)
+            starts = even_batch_starts(X.shape[0], self.batch_size)
             self._train(X, starts, effective_n_threads(self.n_jobs), int(n_epochs))
         return self
 
@@ -458,9 +459,6 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _validate_for_scoring(self, X):
         check_is_fitted(self)
         return check_data(self, X, reset=False)
-
-    # kept for the Dask and DBN drivers until they move onto the protocol
-    _check_params_for = _validate_for_scoring
 
     def transform(self, X):
         """Hidden-unit means E[h | v=X] (for binary hidden units P(h=1 | v)).

@@ -246,8 +246,6 @@ class GaussianBernoulliRBM(_BaseRBM):
         check_is_fitted(self)
         return check_data(self, X, reset=False, accept_sparse=False)
 
-    _check_params_for = _validate_for_scoring
-
     def _visible_params(self):
         return (self.intercept_visible_, self.sigma_)
 
