@@ -48,7 +48,8 @@ t = time.perf_counter(); m.fit(X); t = time.perf_counter() - t
     "grbm_b10_f64": FASHION + """
 X = X[:20000]
 X = (X - X.mean(0)) / (X.std(0) + 0.1)
-m = boltz.GaussianBernoulliRBM(256, batch_size=10, n_iter=1, random_state=0)
+m = boltz.GaussianBernoulliRBM(256, batch_size=10, n_iter=1, learning_rate=0.001,
+                               random_state=0)
 t = time.perf_counter(); m.fit(X); t = time.perf_counter() - t
 """,
     # 256 chains x 300 Gibbs steps of a 784 x 256 model

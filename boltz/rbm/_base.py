@@ -490,7 +490,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _mean_hiddens(self, v):
         """E[h | v] for visible values v (2-D, dense or sparse)."""
-        return self._hidden_layer().mean(self._hidden_inputs(v))
+        return self._hidden_layer().mean(self._hidden_inputs(v), overwrite_inputs=True)
 
     def _sample_hiddens(self, v, rng):
         """Draw h ~ P(h | v) with a numpy ``RandomState``/``Generator`` rng."""
@@ -498,7 +498,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _mean_visibles(self, h):
         """E[v | h]."""
-        return self._visible_layer().mean(self._visible_inputs(h))
+        return self._visible_layer().mean(self._visible_inputs(h), overwrite_inputs=True)
 
     def _sample_visibles(self, h, rng):
         """Draw v ~ P(v | h) with a numpy ``RandomState``/``Generator`` rng."""

@@ -87,8 +87,12 @@ class UnitType:
         """E(x) per row: the sum of the units' own energy terms."""
         raise NotImplementedError
 
-    def mean(self, inputs):
-        """E[x | I] for inputs I from the other layer."""
+    def mean(self, inputs, *, overwrite_inputs=False):
+        """E[x | I] for inputs I from the other layer.
+
+        ``overwrite_inputs=True`` lets the result reuse the array of I (the
+        callers that made I for this call save a copy).
+        """
         raise NotImplementedError
 
     def variance(self, inputs):
@@ -121,13 +125,13 @@ class Bernoulli(UnitType):
     def energy(self, x):
         return -np.asarray(safe_sparse_dot(x, _as(self.bias, x))).ravel()
 
-    def _activation(self, inputs):
-        a = np.array(inputs)            # a copy
+    def _activation(self, inputs, overwrite_inputs=False):
+        a = inputs if overwrite_inputs else np.array(inputs)
         a += _as(self.bias, a)
         return a
 
-    def mean(self, inputs):
-        a = self._activation(inputs)
+    def mean(self, inputs, *, overwrite_inputs=False):
+        a = self._activation(inputs, overwrite_inputs)
         return expit(a, out=a)
 
     def variance(self, inputs):
@@ -177,8 +181,9 @@ class Gaussian(UnitType):
         z = (x - _as(self.bias, x)) / _as(self.sigma, x)
         return (z * z).sum(axis=1) / 2
 
-    def mean(self, inputs):
-        m = inputs * _as(self.sigma, inputs)
+    def mean(self, inputs, *, overwrite_inputs=False):
+        m = inputs if overwrite_inputs else np.array(inputs)
+        m *= _as(self.sigma, m)
         m += _as(self.bias, m)
         return m
 
