@@ -446,7 +446,7 @@ def test_epoch_kernel_rejects_bad_unit_arguments():
 
     with pytest.raises(ValueError, match="visible unit code"):
         run(visible_units=7)
-    with pytest.raises(ValueError, match="only Bernoulli"):
+    with pytest.raises(ValueError, match="hidden unit code"):
         run(hidden_units=1)
     with pytest.raises(ValueError, match="need sigma"):
         run(visible_units=1)

@@ -11,7 +11,8 @@ with a_S, a_O the biases of the enumerated / summed-out layer (a_O scaled as
 the summed-out unit type needs), M the m x n_o weights between them, and f
 the summed-out unit type's log-partition up to the constant the caller adds:
 f = softplus for Bernoulli units (``EXACT_SOFTPLUS``), f(y) = y^2 / 2 for
-Gaussian units with a_O = b / sigma (``EXACT_HALF_SQUARE``).  f is chosen
+Gaussian units with a_O = b / sigma (``EXACT_HALF_SQUARE``), f = G, the
+truncated-normal log-partition of _units.h, for ReLU units (``EXACT_RELU``).  f is chosen
 once per high pattern below, never per element.  The m bits are split into
 L low bits and m - L high bits.  The caller precomputes P[l] = a_O + l_bits
 M_low for the 2^L low patterns; each high pattern adds one vector base =
@@ -66,6 +67,7 @@ from libc.string cimport memset
 from numpy.random cimport bitgen_t
 
 from ._blas cimport NoTrans, Tr, gemm_rm
+from ._units cimport RELU, relu_diff_sum, relu_sample
 from ._random cimport (
     bernoulli as _bernoulli,
     sigmoid_bias as _sigmoid_bias,
@@ -85,6 +87,10 @@ cdef extern from "_math.h":
     double boltz_softplus_diff_sum_f(const float *a, double b1, double b0,
                                      int n) noexcept nogil
 
+cdef extern from "_units.h":
+    double boltz_relu_log_partition_sum2_d(const double *x, const double *y,
+                                           int n) noexcept nogil
+
 # Fixed work units (never functions of the thread count).
 cdef enum:
     _EXACT_BLOCK = 16
@@ -94,6 +100,9 @@ EXACT_BLOCK = _EXACT_BLOCK
 #: (Bernoulli units) and y^2 / 2 (Gaussian units).
 EXACT_SOFTPLUS = 0
 EXACT_HALF_SQUARE = 1
+#: ... and the ReLU log-partition G(y) = y^2 / 2 + log(sqrt(pi / 2) erfc(-y /
+#: sqrt 2)) (ReLU units, a = c).
+EXACT_RELU = 2
 #: Largest number of chains per chunk; the caller splits n chains into
 #: ceil(n / AIS_MAX_CHUNK) chunks of near-equal size (a function of n only).
 AIS_MAX_CHUNK = 64
@@ -127,9 +136,10 @@ def exact_blocks(
         exp(term - largest) over its states.  # OUT
     n_threads : int
         OpenMP threads.
-    closed_form : {EXACT_SOFTPLUS, EXACT_HALF_SQUARE}, default=EXACT_SOFTPLUS
-        f of the summed-out layer: ``sum_i softplus(y_i)`` (Bernoulli units)
-        or ``sum_i y_i^2 / 2`` (Gaussian units), y = P[l] + high-bit inputs.
+    closed_form : {EXACT_SOFTPLUS, EXACT_HALF_SQUARE, EXACT_RELU}, default=EXACT_SOFTPLUS
+        f of the summed-out layer: ``sum_i softplus(y_i)`` (Bernoulli units),
+        ``sum_i y_i^2 / 2`` (Gaussian units) or ``sum_i G(y_i)`` (ReLU
+        units), y = P[l] + high-bit inputs.
     """
     cdef int n_lo = P.shape[0]
     cdef int n_o = P.shape[1]
@@ -148,9 +158,11 @@ def exact_blocks(
     if lo_bias.shape[0] != n_lo or hi_bias.shape[0] != n_hb or (
             n_hb > 0 and M_hi.shape[1] != n_o):
         raise ValueError("shapes of P, lo_bias, M_hi and hi_bias do not match")
-    if closed_form != EXACT_SOFTPLUS and closed_form != EXACT_HALF_SQUARE:
-        raise ValueError("closed_form must be EXACT_SOFTPLUS or EXACT_HALF_SQUARE")
+    if closed_form not in (EXACT_SOFTPLUS, EXACT_HALF_SQUARE, EXACT_RELU):
+        raise ValueError("closed_form must be EXACT_SOFTPLUS, EXACT_HALF_SQUARE "
+                         "or EXACT_RELU")
     cdef bint square = closed_form == EXACT_HALF_SQUARE
+    cdef bint relu = closed_form == EXACT_RELU
     n_threads = <int>max(1, min(<long>n_threads, n_blocks))
     Ball = <double *>malloc(<size_t>n_threads * max(n_o, 1) * sizeof(double))
     Tall = <double *>malloc(<size_t>n_threads * n_lo * sizeof(double))
@@ -176,6 +188,10 @@ def exact_blocks(
                 if square:
                     for l in range(n_lo):
                         terms[l] = lo_bias[l] + hb + boltz_half_square_sum2_d(
+                            &P[l, 0], base, n_o)
+                elif relu:
+                    for l in range(n_lo):
+                        terms[l] = lo_bias[l] + hb + boltz_relu_log_partition_sum2_d(
                             &P[l, 0], base, n_o)
                 else:
                     for l in range(n_lo):
@@ -219,8 +235,15 @@ def ais_chains(
     bint init_from_base,
     int chunk,
     int n_threads,
+    int hidden_units=0,
 ):
     """Run AIS chains along ``betas``, accumulating their log importance weights.
+
+    With ReLU hidden units (``hidden_units=2``) the hidden energy h^2 / 2 is
+    kept at every temperature, p_k ~ exp((1 - beta_k) b_A.v + beta_k (b.v +
+    h.(W v + c)) - h.h / 2), so that f_k sums G(beta_k a_j) (the ReLU
+    log-partition) where Bernoulli units sum softplus, and the Gibbs step
+    draws h_j from the truncated normal N(beta a_j, 1), h_j >= 0.
 
     Parameters
     ----------
@@ -249,9 +272,12 @@ def ais_chains(
         it must not depend on the thread count.
     n_threads : int
         OpenMP threads.
+    hidden_units : int, default=0
+        Unit code of the hidden layer: 0 Bernoulli, 2 ReLU.
     """
     cdef int n = V.shape[0]
     cdef int F = Wx.shape[1]
+    cdef bint relu = hidden_units == RELU
     cdef int J = Wx.shape[0] - 1
     cdef int Jx = J + 1
     cdef int K = betas.shape[0] - 1
@@ -280,6 +306,8 @@ def ais_chains(
         raise ValueError("log_w must have one entry per chain")
     if streams.n < n:
         raise ValueError("need one random stream per chain")
+    if hidden_units != 0 and hidden_units != RELU:
+        raise ValueError("hidden_units must be 0 (Bernoulli) or 2 (ReLU)")
     n_threads = max(1, min(n_threads, n_chunks))
     Aall = <floating *>malloc(<size_t>n_threads * chunk * Jx * sizeof(floating))
     Hall = <floating *>malloc(<size_t>n_threads * chunk * J * sizeof(floating))
@@ -313,8 +341,12 @@ def ais_chains(
                 for r in range(m):
                     for j in range(J):
                         A[r * Jx + j] += c[j]
-                    log_w[r0 + r] += (beta1 - beta0) * A[r * Jx + J] + \
-                        _softplus_diff_sum(A + <long>r * Jx, beta1, beta0, J)
+                    if relu:
+                        log_w[r0 + r] += (beta1 - beta0) * A[r * Jx + J] + \
+                            relu_diff_sum(A + <long>r * Jx, beta1, beta0, J)
+                    else:
+                        log_w[r0 + r] += (beta1 - beta0) * A[r * Jx + J] + \
+                            _softplus_diff_sum(A + <long>r * Jx, beta1, beta0, J)
                 if k == K:
                     break  # the last transition would not change any weight
                 # one Gibbs step that leaves p_k invariant
@@ -324,8 +356,11 @@ def ais_chains(
                 for r in range(m):
                     for j in range(J):
                         Hs[r * J + j] = fb * A[r * Jx + j]
-                _sigmoid_bias(Hs, zero, m, J, J)
-                _bernoulli(Hs, J, Hs, J, U, F + J, m, J)
+                if relu:
+                    relu_sample(Hs, J, Hs, J, zero, U, F + J, m, J)
+                else:
+                    _sigmoid_bias(Hs, zero, m, J, J)
+                    _bernoulli(Hs, J, Hs, J, U, F + J, m, J)
                 gemm_rm(NoTrans, NoTrans, m, F, J, fb, Hs, J,
                         &Wx[0, 0], F, <floating>0.0, &V[r0, 0], F)
                 for i in range(F):

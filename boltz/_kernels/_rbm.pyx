@@ -42,6 +42,13 @@ its gradient, written in data units (sigma^2 times the gradient in b, the
 Fisher scaling of a Gaussian mean).  With sigma = 1 every one of these
 operations is exact, so the arithmetic is the unit-variance model's.
 
+ReLU hidden units (code 2) are averaged and drawn by ``unit_mean_sample``
+(the draw is made from the inputs, before they are turned into means, then
+the means): their gradient statistics are the truncated-normal means E[h | v]
+where Bernoulli units have P(h = 1 | v), their chains hold real-valued
+states, and each draw consumes the uint32 a Bernoulli draw would, so the
+random layout below is the same for both hidden types.
+
 Learning sigma (Gaussian visible units, ``sigma_learning_rate > 0``)
 -------------------------------------------------------------------
 After every minibatch, log sigma takes one step along the likelihood
@@ -95,10 +102,11 @@ from ._random cimport (
 from ._units cimport (
     BERNOULLI,
     GAUSSIAN,
+    RELU,
     unit_bias,
     unit_bias_step,
     unit_couple,
-    unit_mean,
+    unit_mean_sample,
     unit_sample,
     unit_sample_mean,
     unit_uncouple,
@@ -115,6 +123,20 @@ cdef enum:
 HIDDEN_CHUNK = HID_CHUNK
 VISIBLE_CHUNK = VIS_CHUNK
 SAMPLE_CHAIN_CHUNK = CHAIN_CHUNK
+
+
+def _check_unit_codes(int visible_units, int hidden_units):
+    """ValueError unless the kernels implement this pair of unit types."""
+    if visible_units not in (BERNOULLI, GAUSSIAN):
+        raise ValueError(f"unknown visible unit code {visible_units}: 0 "
+                         "(Bernoulli) or 1 (Gaussian)")
+    if hidden_units not in (BERNOULLI, RELU):
+        raise ValueError(f"hidden unit code {hidden_units}: 0 (Bernoulli) or "
+                         "2 (ReLU)")
+    if visible_units == GAUSSIAN and hidden_units == RELU:
+        raise ValueError("Gaussian visible units with ReLU hidden units have no "
+                         "normalisable distribution in general; the kernels "
+                         "refuse the pair")
 
 
 cdef struct _EpochShape:
@@ -340,9 +362,8 @@ cdef void _epoch_thread(
                 jn = min(HC, J - j0)
                 gemm_rm(NoTrans, Tr, nb, jn, F, <floating>1.0, VS, F,
                         W + <long>j0 * F, F, <floating>0.0, HS + j0, J)
-                unit_mean(sh.hid, HS + j0, J, c + j0, nb, jn)
-                unit_sample_mean(sh.hid, H + j0, J, HS + j0, J, R + j0, n_rand,
-                                 NULL, 0, nb, jn)
+                unit_mean_sample(sh.hid, HS + j0, J, c + j0, nb, jn, 0, H + j0, J,
+                                 R + j0, n_rand)
                 if sh.partials:
                     gemm_rm(NoTrans, NoTrans, nb, F, jn, <floating>1.0, H + j0, J,
                             W + <long>j0 * F, F,
@@ -408,9 +429,9 @@ cdef void _epoch_thread(
                 gemm_rm(NoTrans, Tr, nb + nc - m0, jn, F, <floating>1.0,
                         VS + <long>m0 * F, F, W + <long>j0 * F, F,
                         <floating>0.0, HS + <long>m0 * J + j0, J)
-                unit_mean(sh.hid, HS + <long>m0 * J + j0, J, c + j0, nb + nc - m0, jn)
-                unit_sample_mean(sh.hid, H + j0, J, hneg + j0, J, R + roff + F + j0,
-                                 n_rand, NULL, 0, nc, jn)
+                unit_mean_sample(sh.hid, HS + <long>m0 * J + j0, J, c + j0,
+                                 nb + nc - m0, jn, nb - m0, H + j0, J,
+                                 R + roff + F + j0, n_rand)
                 if not last:
                     if sh.partials:
                         gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0,
@@ -573,7 +594,9 @@ def rbm_epoch(
     log_sigma_min, log_sigma_max : float
         The clip range of ``log sigma`` when it is learned.
     hidden_units : int, default=0
-        Unit code of the hidden layer; Bernoulli (0) only, for now.
+        Unit code of the hidden layer: 0 Bernoulli, 2 ReLU (truncated-normal
+        states, drawn exactly from the same uint32 per unit; not with
+        Gaussian visible units).  ``H`` then holds real-valued states.
     partials : bool, default=False
         Compute v_neg from per-hidden-chunk partial products summed in chunk
         order (each row of W stays with one thread) instead of one GEMM per
@@ -630,12 +653,7 @@ def rbm_epoch(
     sh.vis_chunk = visible_chunk
     if hidden_group < 1:
         raise ValueError("hidden_group must be >= 1")
-    if visible_units not in (BERNOULLI, GAUSSIAN):
-        raise ValueError(f"unknown visible unit code {visible_units}: 0 "
-                         "(Bernoulli) or 1 (Gaussian)")
-    if hidden_units != BERNOULLI:
-        raise ValueError(f"hidden unit code {hidden_units}: only Bernoulli (0) "
-                         "hidden units are implemented")
+    _check_unit_codes(visible_units, hidden_units)
     if not sigma_learning_rate >= 0.0:
         raise ValueError("sigma_learning_rate must be >= 0")
     if sigma_learning_rate > 0.0 and not gaussian:
@@ -820,7 +838,8 @@ def gibbs_chains(
         The Gaussian units' standard deviations (positive); unused for
         Bernoulli units.
     hidden_units : int, default=0
-        Unit code of the hidden layer; Bernoulli (0) only, for now.
+        Unit code of the hidden layer: 0 Bernoulli, 2 ReLU (one uint32 per
+        unit and step either way; not with Gaussian visible units).
     """
     cdef int n = V.shape[0]
     cdef int F = W.shape[1]
@@ -844,12 +863,7 @@ def gibbs_chains(
     cdef const floating *sigp = NULL
     cdef size_t w_bytes = <size_t>J * F * sizeof(floating)
     cdef size_t v_bytes = <size_t>n * F * sizeof(floating)
-    if visible_units not in (BERNOULLI, GAUSSIAN):
-        raise ValueError(f"unknown visible unit code {visible_units}: 0 "
-                         "(Bernoulli) or 1 (Gaussian)")
-    if hidden_units != BERNOULLI:
-        raise ValueError(f"hidden unit code {hidden_units}: only Bernoulli (0) "
-                         "hidden units are implemented")
+    _check_unit_codes(visible_units, hidden_units)
     if n == 0 or n_steps <= 0:
         return
     if V.shape[1] != F or b.shape[0] != F or c.shape[0] != J:
@@ -907,7 +921,11 @@ def gibbs_chains(
                 gemm_rm(NoTrans, Tr, m, J, F, <floating>1.0, Vc, F,
                         Wa, F, <floating>0.0, Hb, J)
                 unit_sample(hid, Hb, J, &c[0], U, J, NULL, 0, m, J)
-                _sparse_rows(Vc, F, Hb, J, Wa, F, m, J, F)
+                if hid == BERNOULLI:    # binary states, mostly zero
+                    _sparse_rows(Vc, F, Hb, J, Wa, F, m, J, F)
+                else:                   # dense real-valued states
+                    gemm_rm(NoTrans, NoTrans, m, F, J, <floating>1.0, Hb, J,
+                            Wa, F, <floating>0.0, Vc, F)
                 unit_sample(vis, Vc, F, bias, U + <long>m * J, F, Z, F, m, F)
             unit_uncouple(vis, Vc, F, sigp, m, F)
         memcpy(&V[0, 0], Va, v_bytes)

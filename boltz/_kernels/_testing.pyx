@@ -22,6 +22,9 @@ from ._random cimport (
 )
 from ._units cimport (
     N_UNIT_TYPES,
+    RELU,
+    relu_diff_sum,
+    unit_mean_sample,
     unit_bias,
     unit_couple,
     unit_log_partition,
@@ -169,6 +172,8 @@ def units_sample(int code, floating[:, ::1] x, const floating[::1] bias,
             z.shape[0] != x.shape[0] or z.shape[1] != x.shape[1]:
         raise ValueError("u and z must be shaped like x")
     if from_mean:
+        if code == RELU:
+            raise ValueError("ReLU units are drawn from their inputs, not their means")
         unit_sample_mean(code, &x[0, 0], x.shape[1], &x[0, 0], x.shape[1],
                          &u[0, 0], u.shape[1], &z[0, 0], z.shape[1],
                          x.shape[0], x.shape[1])
@@ -192,3 +197,26 @@ def units_log_partition(int code, floating[:, ::1] x, const floating[::1] bias,
         unit_log_partition(code, &x[0, j0], x.shape[1], &bias[j0], &sigma[j0],
                            x.shape[0], min(step, n - j0), &o[0])
     return out
+
+
+def units_mean_sample(int code, floating[:, ::1] x, const floating[::1] bias,
+                      const uint32_t[:, ::1] u, int first=0):
+    """``unit_mean_sample``: the means in place in ``x`` (inputs I there) and
+    a draw of rows ``first`` .. of x with the uint32 ``u`` (shaped like those
+    rows); returns (means, draws)."""
+    _check_unit(code, x, bias, bias)
+    if not 0 <= first < x.shape[0] or u.shape[0] != x.shape[0] - first or \
+            u.shape[1] != x.shape[1]:
+        raise ValueError("u must be shaped like x[first:]")
+    out = np.zeros_like(np.asarray(x)[first:])
+    cdef floating[:, ::1] o = out
+    unit_mean_sample(code, &x[0, 0], x.shape[1], &bias[0], x.shape[0], x.shape[1],
+                     first, &o[0, 0], o.shape[1], &u[0, 0], u.shape[1])
+    return np.asarray(x), out
+
+
+def units_relu_diff_sum(const floating[::1] a, double b1, double b0):
+    """sum_i G(b1 a_i) - G(b0 a_i) for the ReLU log-partition G (AIS's increment)."""
+    if a.shape[0] == 0:
+        return 0.0
+    return relu_diff_sum(&a[0], b1, b0, a.shape[0])

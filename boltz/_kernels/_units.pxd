@@ -16,8 +16,14 @@
 # its scale `sigma` (NULL or ignored for Bernoulli units).
 #
 # Random numbers per unit and draw: Bernoulli units compare one uint32 `u`
-# with p * 2^32; Gaussian units add one standard normal `z`.  A function
-# reads only the kind its type needs (the other pointer may be NULL).
+# with p * 2^32; Gaussian units add one standard normal `z`; ReLU units turn
+# one uint32 into the uniform of an exact inverse-CDF draw of their truncated
+# normal (_units.h).  A function reads only the kind its type needs (the
+# other pointer may be NULL).
+#
+# ReLU units (energy h^2 / 2 - c h on h >= 0) cannot be drawn from their
+# mean, so the kernels draw and average a layer with `unit_mean_sample`,
+# which for the other types is `unit_mean` then `unit_sample_mean`.
 
 from cython cimport floating
 from libc.math cimport log
@@ -28,10 +34,58 @@ from ._random cimport bernoulli, sigmoid_bias
 cdef extern from "_math.h":
     double boltz_softplus_d(double x) noexcept nogil
 
+cdef extern from "_units.h":
+    double boltz_relu_log_partition(double mu) noexcept nogil
+    void boltz_relu_mean_d(double *x, long ld, const double *bias, int rows,
+                           int cols) noexcept nogil
+    void boltz_relu_mean_f(float *x, long ld, const float *bias, int rows,
+                           int cols) noexcept nogil
+    void boltz_relu_sample_d(double *out, long ldo, const double *x, long ldi,
+                             const double *bias, const uint32_t *u, long ldu,
+                             int rows, int cols) noexcept nogil
+    void boltz_relu_sample_f(float *out, long ldo, const float *x, long ldi,
+                             const float *bias, const uint32_t *u, long ldu,
+                             int rows, int cols) noexcept nogil
+    double boltz_relu_diff_sum_d(const double *a, double b1, double b0,
+                                 int n) noexcept nogil
+    double boltz_relu_diff_sum_f(const float *a, double b1, double b0,
+                                 int n) noexcept nogil
+    double boltz_relu_log_partition_sum2_d(const double *x, const double *y,
+                                           int n) noexcept nogil
+
 cdef enum:
     BERNOULLI = 0     # x in {0, 1}, p(x = 1 | I) = sigmoid(b + I)
     GAUSSIAN = 1      # v | I ~ N(b + sigma I, sigma^2); u = v / sigma
-    N_UNIT_TYPES = 2
+    RELU = 2          # h >= 0, h | I ~ N(c + I, 1) truncated to h >= 0
+    N_UNIT_TYPES = 3
+
+
+cdef inline void relu_mean(floating *x, long ld, const floating *bias, int rows,
+                           int cols) noexcept nogil:
+    """x <- E[h | I] of ReLU units for inputs I in x (truncated-normal mean)."""
+    if floating is float:
+        boltz_relu_mean_f(x, ld, bias, rows, cols)
+    else:
+        boltz_relu_mean_d(x, ld, bias, rows, cols)
+
+
+cdef inline void relu_sample(floating *out, long ldo, const floating *x, long ldi,
+                             const floating *bias, const uint32_t *u, long ldu,
+                             int rows, int cols) noexcept nogil:
+    """out <- exact truncated-normal draws of ReLU units for inputs in x."""
+    if floating is float:
+        boltz_relu_sample_f(out, ldo, x, ldi, bias, u, ldu, rows, cols)
+    else:
+        boltz_relu_sample_d(out, ldo, x, ldi, bias, u, ldu, rows, cols)
+
+
+cdef inline double relu_diff_sum(const floating *a, double b1, double b0,
+                                 int n) noexcept nogil:
+    """sum_i G(b1 a_i) - G(b0 a_i) for the ReLU log-partition G, in double."""
+    if floating is float:
+        return boltz_relu_diff_sum_f(a, b1, b0, n)
+    else:
+        return boltz_relu_diff_sum_d(a, b1, b0, n)
 
 
 cdef inline void unit_couple(int code, floating *x, long ld, const floating *sigma,
@@ -96,6 +150,8 @@ cdef inline void unit_mean(int code, floating *x, long ld, const floating *bias,
             row = x + r * ld
             for j in range(cols):
                 row[j] = row[j] + bias[j]
+    elif code == RELU:
+        relu_mean(x, ld, bias, rows, cols)
     else:
         sigmoid_bias(x, bias, rows, cols, ld)
 
@@ -105,7 +161,11 @@ cdef inline void unit_sample_mean(int code, floating *out, long ldo,
                                   const uint32_t *u, long ldu,
                                   const floating *z, long ldz,
                                   int rows, int cols) noexcept nogil:
-    """out <- a draw of phi(x) given its conditional mean (from `unit_mean`)."""
+    """out <- a draw of phi(x) given its conditional mean (from `unit_mean`).
+
+    Bernoulli and Gaussian units only: a ReLU layer is drawn from its inputs
+    (`unit_sample`, `unit_mean_sample`).
+    """
     cdef int r, j
     cdef floating *o
     cdef const floating *m
@@ -135,9 +195,32 @@ cdef inline void unit_sample(int code, floating *x, long ld, const floating *bia
             zr = z + r * ldz
             for j in range(cols):
                 row[j] += bias[j] + zr[j]
+    elif code == RELU:
+        relu_sample(x, ld, x, ld, bias, u, ldu, rows, cols)
     else:
         sigmoid_bias(x, bias, rows, cols, ld)
         bernoulli(x, ld, x, ld, u, ldu, rows, cols)
+
+
+cdef inline void unit_mean_sample(int code, floating *x, long ld,
+                                  const floating *bias, int rows, int cols,
+                                  int first, floating *out, long ldo,
+                                  const uint32_t *u, long ldu) noexcept nogil:
+    """x[:rows] <- E[phi(x) | I] in place, and out <- a draw for rows
+    ``first`` .. rows - 1 of x, for inputs I held in x (hidden layers: the
+    uint32 draws only).
+
+    Bernoulli units: ``unit_mean`` then ``unit_sample_mean`` from the means,
+    exactly; ReLU units draw from the inputs first, then average.
+    """
+    if code == RELU:
+        relu_sample(out, ldo, x + <long>first * ld, ld, bias, u, ldu,
+                    rows - first, cols)
+        relu_mean(x, ld, bias, rows, cols)
+    else:
+        unit_mean(code, x, ld, bias, rows, cols)
+        unit_sample_mean(code, out, ldo, x + <long>first * ld, ld, u, ldu, NULL, 0,
+                         rows - first, cols)
 
 
 cdef inline void unit_log_partition(int code, const floating *x, long ld,
@@ -148,8 +231,9 @@ cdef inline void unit_log_partition(int code, const floating *x, long ld,
 
     Inputs I in ``x``; accumulated in double, so that a caller sums a layer
     chunk by chunk.  Bernoulli: softplus(b + I).  Gaussian (b' = b / sigma
-    in ``bias``): log(sqrt(2 pi) sigma) + b' I + I^2 / 2.  Both are finite
-    for any finite input.
+    in ``bias``): log(sqrt(2 pi) sigma) + b' I + I^2 / 2.  ReLU: G(c + I) =
+    mu^2 / 2 + log(sqrt(pi / 2) erfc(-mu / sqrt 2)), mu = c + I (_units.h).
+    All are finite for any finite input.
     """
     cdef int r, j
     cdef const floating *row
@@ -163,6 +247,13 @@ cdef inline void unit_log_partition(int code, const floating *x, long ld,
             for j in range(cols):
                 a = row[j]
                 acc += a * (<double>bias[j] + 0.5 * a)
+            out[r] += acc
+    elif code == RELU:
+        for r in range(rows):
+            row = x + r * ld
+            acc = 0.0
+            for j in range(cols):
+                acc += boltz_relu_log_partition(<double>row[j] + <double>bias[j])
             out[r] += acc
     else:
         for r in range(rows):

@@ -15,6 +15,14 @@ uncoupled (``E_0`` does not involve h), so ``f_k`` sums h out in closed form.
 - Bernoulli visible units: the base model has independent visibles with the
   smoothed data marginals (the base-rate model, Salakhutdinov & Murray 2008),
   ``E_0(v) = -b_A . v``; the chains run in ``ais_chains``.
+- ReLU hidden units (with Bernoulli visibles): the hidden energy ``h^2 /
+  2`` is part of the base model too, so it is kept at every temperature,
+  ``p_k ~ exp((1 - beta_k) b_A.v + beta_k (b.v + h.(W v + c)) - h.h / 2)``;
+  summing out h gives ``f_k(v) = (1 - beta_k) b_A.v + beta_k b.v + sum_j
+  G(beta_k a_j)`` with G the ReLU log-partition, the base model's log Z is
+  ``sum_i softplus(b_A,i) + n_hidden log sqrt(pi / 2)`` (half-normal hidden
+  units), and the Gibbs step draws h from the truncated normals ``N(beta
+  a_j, 1)``, h >= 0; the chains run in ``ais_chains`` as well.
 - Gaussian visible units: the base model has independent Gaussian visibles
   ``N(mu, s^2)`` with the data's per-feature mean and variance (the model's
   ``b`` and ``sigma`` without data), ``E_0(v) = sum_i (v_i - mu_i)^2 / (2
@@ -264,7 +272,11 @@ def _run_bernoulli(W, visible, hidden, X, betas, reverse, n_chains, entropy,
     b = np.ascontiguousarray(visible.bias, dtype=dtype)
     c = np.ascontiguousarray(hidden.bias, dtype=dtype)
     b_base = base_rate_biases(X) if X is not None else np.zeros(n_features)
-    log_z_base = float(np.logaddexp(0.0, b_base).sum() + n_hidden * math.log(2.0))
+    relu = hidden.name == "relu"
+    # the hidden units' log Z at beta = 0: log 2 (binary) or log sqrt(pi / 2)
+    # (ReLU: the half-normal exp(-h^2 / 2) on h >= 0)
+    hidden_log_z = 0.5 * math.log(math.pi / 2) if relu else math.log(2.0)
+    log_z_base = float(np.logaddexp(0.0, b_base).sum() + n_hidden * hidden_log_z)
     W = np.ascontiguousarray(W, dtype=dtype)
     Wx = np.ascontiguousarray(np.vstack([W, (b.astype(np.float64) - b_base)[None]]),
                               dtype=dtype)
@@ -282,7 +294,8 @@ def _run_bernoulli(W, visible, hidden, X, betas, reverse, n_chains, entropy,
     streams = Streams(entropy, (0,), n_chains)
     with single_threaded_blas():
         ais_chains(Wx, b, c, b_base.astype(dtype), p_base, run_betas, V, log_w,
-                   streams, not reverse, _chunk(n_chains), n_threads)
+                   streams, not reverse, _chunk(n_chains), n_threads,
+                   hidden.kernel_code)
     return log_w, log_z_base
 
 
@@ -330,7 +343,8 @@ def ais_rbm(W, visible, hidden, X=None, *, n_chains=100, betas=None, reverse=Fal
         The weights (``components_``); float32 weights run in float32.
     visible, hidden : UnitType
         The layers (``visible_units_``, ``hidden_units_``): Bernoulli or
-        Gaussian visibles, Bernoulli hiddens.
+        Gaussian visibles with Bernoulli hiddens, or Bernoulli visibles with
+        ReLU hiddens.
     X : {array-like, sparse matrix} of shape (n_samples, n_visible), default=None
         Data for the base model, and the chains' starting rows when
         ``reverse``.
@@ -350,11 +364,14 @@ def ais_rbm(W, visible, hidden, X=None, *, n_chains=100, betas=None, reverse=Fal
     -------
     result : AISResult
     """
-    if hidden.name != "bernoulli" or visible.name not in _RUNNERS:
+    supported = (visible.name in _RUNNERS and hidden.name == "bernoulli") or (
+        visible.name == "bernoulli" and hidden.name == "relu")
+    if not supported:
         raise TypeError(
             "AIS supports RBMs with Bernoulli or Gaussian visible units and "
-            f"Bernoulli hidden units; got {visible.name!r} visible and "
-            f"{hidden.name!r} hidden units."
+            "Bernoulli hidden units, and Bernoulli visible units with ReLU "
+            f"hidden units; got {visible.name!r} visible and {hidden.name!r} "
+            "hidden units."
         )
     dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.float64
     n_features = W.shape[1]

@@ -15,7 +15,11 @@ I_i)``:
   sigma``): the integral is ``sqrt(2 pi) sigma exp(b I / sigma + I^2 / 2)``
   and ``b I / sigma + I^2 / 2 = (b / sigma + I)^2 / 2 - (b / sigma)^2 / 2``,
   so ``f(y) = y^2 / 2``, ``a = b / sigma`` and ``const = sum_i log(sqrt(2 pi)
-  sigma_i) - sum_i (b_i / sigma_i)^2 / 2``.
+  sigma_i) - sum_i (b_i / sigma_i)^2 / 2``;
+- ReLU units (``E(h) = h^2 / 2 - c h`` on ``h >= 0``): ``f = G``, the
+  truncated-normal log-partition ``G(y) = y^2 / 2 + log(sqrt(pi / 2)
+  erfc(-y / sqrt 2))``, ``a = c``, ``const = 0``.  A ReLU layer is never
+  enumerated: with Bernoulli visibles the visible layer is.
 
 Hence, with ``s`` the enumerated layer's states, ``a_S`` its biases and
 ``I = s M`` (``M = W`` when the hidden layer is enumerated, ``W^T``
@@ -30,7 +34,13 @@ import math
 
 import numpy as np
 
-from .._kernels._ais import EXACT_BLOCK, EXACT_HALF_SQUARE, EXACT_SOFTPLUS, exact_blocks
+from .._kernels._ais import (
+    EXACT_BLOCK,
+    EXACT_HALF_SQUARE,
+    EXACT_RELU,
+    EXACT_SOFTPLUS,
+    exact_blocks,
+)
 
 #: ``method="auto"`` enumerates at most this many binary units (about a
 #: million states); training by enumeration is capped here as well.
@@ -82,6 +92,8 @@ def _closed_form(units):
     """
     if units.name == "bernoulli":
         return EXACT_SOFTPLUS, np.asarray(units.bias, dtype=np.float64), 0.0
+    if units.name == "relu":
+        return EXACT_RELU, np.asarray(units.bias, dtype=np.float64), 0.0
     if units.name == "gaussian":
         sigma = np.asarray(units.sigma, dtype=np.float64)
         a = np.asarray(units.bias, dtype=np.float64) / sigma
@@ -89,7 +101,7 @@ def _closed_form(units):
                  - 0.5 * math.fsum(a * a))
         return EXACT_HALF_SQUARE, a, const
     raise TypeError(
-        f"exact log Z sums out Bernoulli or Gaussian units in closed form; "
+        f"exact log Z sums out Bernoulli, Gaussian or ReLU units in closed form; "
         f"got {units.name!r} units."
     )
 

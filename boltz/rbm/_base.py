@@ -110,7 +110,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "negative_phase": [StrOptions({"pcd", "cd"})],
         "method": [StrOptions({"pcd", "cd"}), Hidden(StrOptions({"deprecated"}))],
-        "hidden": [StrOptions({"bernoulli"})],
+        "hidden": [StrOptions({"bernoulli", "relu"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
@@ -124,6 +124,22 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         # models pickled by boltz 0.1 had method= and no hidden=
         super().__setstate__(upgrade_pickled_state(
             state, renamed=[("method", "negative_phase")], added=[("hidden", "bernoulli")]))
+
+    def _validate_params(self):
+        super()._validate_params()
+        self._check_unit_pair()
+
+    def _check_unit_pair(self):
+        """Refuse the pairs of unit types the family does not support."""
+        hidden = getattr(self, "hidden", "bernoulli")
+        if hidden == "relu" and self._visible_type.name == "gaussian":
+            raise ValueError(
+                f"{type(self).__name__}(hidden='relu') is not supported: with "
+                "Gaussian visible units and ReLU hidden units the energy is "
+                "unbounded below along directions where the weights outgrow the "
+                "quadratic terms, so the model can have no finite partition "
+                "function. Use hidden='bernoulli' with Gaussian visible units, or "
+                "ReLU hidden units with BernoulliRBM (binary or [0, 1] data).")
 
     # -- unit types ------------------------------------------------------------------
     def _visible_params(self):

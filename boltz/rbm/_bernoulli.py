@@ -65,8 +65,16 @@ class BernoulliRBM(_BaseRBM):
         minibatch).  Called ``method`` before boltz 0.2; that spelling still
         works, with a ``FutureWarning``, until 0.3.
 
-    hidden : {"bernoulli"}, default="bernoulli"
-        The hidden unit type.
+    hidden : {"bernoulli", "relu"}, default="bernoulli"
+        The hidden unit type: binary units, or rectified linear units
+        (``"relu"``: h >= 0 with energy ``h^2 / 2 - c h``, so that h | v is
+        the normal ``N(c + W v, 1)`` truncated to h >= 0; Nair & Hinton
+        2010).  ReLU units make ``transform`` return the truncated-normal
+        means ``E[h | v]`` (real-valued features) and are trained, sampled
+        and scored by the same kernels; their free energy has the closed
+        form ``-b.v - sum_j G(c_j + (W v)_j)`` with ``G(mu) = mu^2 / 2 +
+        log(sqrt(pi / 2) erfc(-mu / sqrt 2))``, and an exact log Z enumerates
+        the visible layer (up to 30 features; AIS beyond).
 
     momentum : float in [0, 1), default=0.0
         Momentum of the parameter updates.
@@ -91,11 +99,11 @@ class BernoulliRBM(_BaseRBM):
         Weight matrix.
 
     h_samples_ : ndarray of shape (batch_size, n_components)
-        Hidden states of the sampling chains.
+        Hidden states of the sampling chains (real-valued for ReLU units).
 
     visible_units_, hidden_units_ : UnitType
         The layers' unit types bound to the fitted parameters
-        (:class:`boltz.rbm.Bernoulli`).
+        (``boltz.rbm._units.Bernoulli``, ``ReLU``).
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -219,8 +227,9 @@ class BernoulliRBM(_BaseRBM):
         vi = np.asarray(vi.todense() if sp.issparse(vi) else vi).ravel()
         delta = 1.0 - 2.0 * vi
         shifted = a + delta[:, None] * W[:, ind].T
+        log_part = self._hidden_layer().unit_log_partition
         diff = -delta * self.intercept_visible_[ind] - (
-            np.logaddexp(0, shifted) - np.logaddexp(0, a)
+            log_part(shifted) - log_part(a)
         ).sum(axis=1)
         return -n_features * np.logaddexp(0, -diff)
 
@@ -248,6 +257,7 @@ class BernoulliRBM(_BaseRBM):
         n_samples, n_features = v.shape
         W = np.asarray(self.components_, dtype=np.float64)
         b = np.asarray(self.intercept_visible_, dtype=np.float64)
+        log_part = self._hidden_layer().unit_log_partition
         total = np.zeros(n_samples)
         block = max(1, 2**22 // max(1, n_features * W.shape[0]))
         for start in range(0, n_samples, block):
@@ -255,13 +265,13 @@ class BernoulliRBM(_BaseRBM):
             vb = vb.toarray() if sp.issparse(vb) else np.asarray(vb)
             vb = vb.astype(np.float64)
             a = vb @ W.T + self.intercept_hidden_.astype(np.float64)
-            sp_a = np.logaddexp(0, a).sum(axis=1)
+            sp_a = log_part(a).sum(axis=1)
             acc = np.zeros(len(vb))
             for i in range(n_features):
                 delta = 1.0 - 2.0 * vb[:, i]
                 shifted = a + delta[:, None] * W[:, i]
                 # F(x_flipped) - F(x)
-                diff = -delta * b[i] - (np.logaddexp(0, shifted).sum(axis=1) - sp_a)
+                diff = -delta * b[i] - (log_part(shifted).sum(axis=1) - sp_a)
                 acc -= np.logaddexp(0, -diff)
             total[start:start + len(vb)] = acc
         return total
@@ -279,5 +289,6 @@ class BernoulliRBM(_BaseRBM):
             gibbs_chains(self.components_, self.intercept_visible_,
                          self.intercept_hidden_, V, streams, int(n_steps),
                          effective_n_threads(self.n_jobs),
-                         visible_units=self._visible_type.kernel_code)
+                         visible_units=self._visible_type.kernel_code,
+                         hidden_units=self._hidden_layer().kernel_code)
         return V

@@ -120,7 +120,11 @@ class GaussianBernoulliRBM(_BaseRBM):
         ``FutureWarning``, until 0.3.
 
     hidden : {"bernoulli"}, default="bernoulli"
-        The hidden unit type.
+        The hidden unit type.  ``"relu"`` is refused with a ValueError at
+        fit: with Gaussian visible and ReLU hidden units the energy can be
+        unbounded below (Z infinite) unless the weights meet a condition
+        that training does not keep; use :class:`BernoulliRBM` for ReLU
+        hidden units.
 
     momentum : float in [0, 1), default=0.0
         Momentum of the parameter updates.

@@ -35,10 +35,11 @@ cumulant generating function, as RestrictedBoltzmannMachines.jl has them).
 import math
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import erfc, erfcx, expit, log_ndtr, ndtri_exp
 from sklearn.utils.extmath import safe_sparse_dot
 
-__all__ = ["Bernoulli", "Gaussian", "UnitType", "UNIT_TYPES"]
+__all__ = ["Bernoulli", "Gaussian", "ReLU", "UnitType", "UNIT_TYPES",
+           "relu_log_partition"]
 
 
 def _as(a, like):
@@ -107,6 +108,12 @@ class UnitType:
         """Per row, sum over units of log int exp(-E(x) + phi(x) I) dx."""
         raise NotImplementedError
 
+    def unit_log_partition(self, activations):
+        """Per unit, log int exp(-E(x) + phi(x) I) dx as a function of the
+        activation ``b + I`` (hidden units whose energy is linear in the bias:
+        Bernoulli and ReLU), elementwise, in float64."""
+        raise NotImplementedError
+
     def __repr__(self):
         return f"{type(self).__name__}(n_units={self.n_units})"
 
@@ -144,6 +151,9 @@ class Bernoulli(UnitType):
 
     def log_partition(self, inputs):
         return np.logaddexp(0, self._activation(inputs)).sum(axis=1)
+
+    def unit_log_partition(self, activations):
+        return np.logaddexp(0, activations)
 
 
 class Gaussian(UnitType):
@@ -203,6 +213,120 @@ class Gaussian(UnitType):
         return const + inputs @ (b / sigma) + 0.5 * np.einsum("ij,ij->i", inputs, inputs)
 
 
-#: The public spellings of the unit types (``hidden="bernoulli"``; issue 9 adds more).
-UNIT_TYPES = {cls.name: cls for cls in (Bernoulli, Gaussian)}
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+_LOG_SQRT_PI_2 = 0.5 * math.log(math.pi / 2.0)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def relu_log_partition(mu):
+    """G(mu) = log int_0^inf exp(-h^2 / 2 + mu h) dh, elementwise, stably.
+
+    ``G(mu) = mu^2 / 2 + log(sqrt(pi / 2) erfc(-mu / sqrt 2))``, written
+    ``log(sqrt(pi / 2) erfcx(-mu / sqrt 2))`` for mu < 0 (no overflow, no
+    lost tail: G tends to -log(-mu) as mu -> -inf) and ``mu^2 / 2 + log
+    sqrt(2 pi) + log Phi(mu)`` for mu >= 0.
+
+    Parameters
+    ----------
+    mu : array-like
+        Total inputs (bias included) of ReLU units.
+
+    Returns
+    -------
+    G : ndarray of float64
+    """
+    mu = np.asarray(mu, dtype=np.float64)
+    neg = np.minimum(mu, 0.0)
+    pos = np.maximum(mu, 0.0)
+    return np.where(
+        mu < 0,
+        _LOG_SQRT_PI_2 + np.log(erfcx(-neg / math.sqrt(2.0))),
+        0.5 * pos * pos + _LOG_SQRT_2PI + np.log1p(-0.5 * erfc(pos / math.sqrt(2.0))),
+    )
+
+
+def _relu_mean(mu):
+    """E[h] of N(mu, 1) truncated to h >= 0: mu + lambda, or below mu = -10
+    sqrt 2 (where that sum cancels) 1 / (a + 2 / (a + 3 / ...)), a = -mu."""
+    mu = np.asarray(mu, dtype=np.float64)
+    a = np.maximum(-mu, 14.0)
+    f = a.copy()
+    for k in range(16, 1, -1):
+        f = a + k / f
+    return np.where(mu < -14.142135623730951, 1.0 / f, mu + _relu_lambda(mu))
+
+
+def _relu_lambda(mu):
+    """The inverse Mills ratio phi(mu) / Phi(mu) = sqrt(2 / pi) / erfcx(-mu / sqrt 2)."""
+    return _SQRT_2_PI / erfcx(-np.asarray(mu, dtype=np.float64) / math.sqrt(2.0))
+
+
+class ReLU(UnitType):
+    """Rectified linear units: h >= 0 with energy ``h^2 / 2 - c h``.
+
+    Given the input I from the other layer a unit is the normal ``N(c + I,
+    1)`` truncated to ``h >= 0`` (Nair & Hinton 2010; the ReLU layer of
+    RestrictedBoltzmannMachines.jl).  With ``mu = c + I`` and ``lambda =
+    phi(mu) / Phi(mu)``:
+
+    - ``mean = mu + lambda``, ``variance = 1 - lambda (mu + lambda)``;
+    - ``log_partition`` sums :func:`relu_log_partition` ``G(mu) = mu^2 / 2 +
+      log(sqrt(pi / 2) erfc(-mu / sqrt 2))``, computed through ``erfcx`` so
+      that it is finite and accurate for any input;
+    - ``sample`` is the exact inverse CDF ``h = mu - Phi^-1(u Phi(mu))``
+      evaluated in log space (no rejection loop).
+
+    Only hidden layers take ReLU units; with Gaussian visible units the RBM
+    is refused (its partition function can be infinite).
+
+    Parameters
+    ----------
+    bias : ndarray of shape (n_units,)
+        The biases c.
+    """
+
+    name = "relu"
+    kernel_code = 2
+    support = "nonnegative"
+
+    def energy(self, x):
+        x = np.asarray(x)
+        return (0.5 * x * x).sum(axis=1) - x @ _as(self.bias, x)
+
+    def _mu(self, inputs):
+        return np.asarray(inputs, dtype=np.float64) + np.asarray(self.bias, np.float64)
+
+    def mean(self, inputs, *, overwrite_inputs=False):
+        dtype = getattr(inputs, "dtype", np.float64)
+        m = _relu_mean(self._mu(inputs))
+        return m.astype(dtype if dtype in (np.float32, np.float64) else np.float64,
+                        copy=False)
+
+    def variance(self, inputs):
+        mu = self._mu(inputs)
+        mean = _relu_mean(mu)
+        return np.maximum(1.0 - (mean - mu) * mean, 0.0).astype(
+            _as(0.0, inputs).dtype, copy=False)
+
+    def sample(self, inputs, rng):
+        mu = self._mu(inputs)
+        u = rng.uniform(size=mu.shape)
+        u = np.where(u > 0, u, 0.5 ** 53)
+        h = mu - ndtri_exp(np.log(u) + log_ndtr(mu))
+        dtype = getattr(inputs, "dtype", np.float64)
+        return np.maximum(h, 0.0).astype(
+            dtype if dtype in (np.float32, np.float64) else np.float64, copy=False)
+
+    def log_partition(self, inputs):
+        return relu_log_partition(self._mu(inputs)).sum(axis=1)
+
+    def unit_log_partition(self, activations):
+        return relu_log_partition(activations)
+
+
+#: The public spellings of the unit types (``hidden="bernoulli"``, ``"relu"``).
+UNIT_TYPES = {cls.name: cls for cls in (Bernoulli, Gaussian, ReLU)}
+
+#: The unit types a hidden layer can take, by public spelling.
+HIDDEN_UNIT_TYPES = ("bernoulli", "relu")
 
