@@ -418,3 +418,80 @@ def test_verbose_lines_in_the_one_format(client, digits_split, capsys):
     out = capsys.readouterr().out
     assert "[DBN] Layer 1/2: BernoulliRBM 64 -> 8, 1 epochs" in out
     assert "[DBN] Layer 2/2, Iteration 1, epochs done = 1.00, " in out
+
+
+def _from_blocks(blocks, declared_rows=None, dtype=None, width=None):
+    """A dask array whose blocks are computed by functions, declaring the
+    shapes and dtype it is told (as a from_delayed graph can get them wrong)."""
+    import dask
+
+    parts = []
+    for i, b in enumerate(blocks):
+        rows = b.shape[0] if declared_rows is None else declared_rows[i]
+        parts.append(da.from_delayed(dask.delayed(np.asarray)(b),
+                                     shape=(rows, width or b.shape[1]),
+                                     dtype=dtype or b.dtype))
+    return da.concatenate(parts)
+
+
+def _bad_block_arrays(X):
+    """(array, message) for blocks that are wrong in every way but the first."""
+    good = [X[:200], X[200:400], X[400:600]]
+    nan = X[400:600].copy()
+    nan[7, 3] = np.nan
+    return [
+        (_from_blocks([*good[:2], nan]),
+         r"block 2 of X \(rows 400 to 599\): Input X contains NaN"),
+        (_from_blocks([good[0], X[200:400, :63], good[2]], width=64),
+         r"block 1 of X \(rows 200 to 399\): X has 63 features, but \w+ is "
+         + r"expecting 64"),
+        (_from_blocks([good[0], good[1].astype(np.complex128), good[2]],
+                      dtype=np.float64),
+         r"block 1 of X \(rows 200 to 399\) has dtype complex128, but X declares "
+         + r"float64"),
+        (_from_blocks([good[0], X[200:350], good[2]], declared_rows=[200] * 3),
+         r"block 1 of X \(rows 200 to 399\) has shape \(150, 64\), but X's chunks "
+         + r"say it has 200 rows"),
+        (_from_blocks([np.full((200, 64), "a"), np.full((200, 64), "b")]),
+         r"block 0 of X \(rows 0 to 199\): could not convert string to float"),
+        (da.from_array(X[:600], chunks=((300, 0, 300), (64,))),
+         r"1 empty block\(s\) \(block 1 of 3 has no rows\)"),
+        (da.from_array(X[:0], chunks=(100, -1)), r"X is empty \(shape \(0, 64\)\)"),
+    ]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: BernoulliRBM(n_components=8, n_iter=2, random_state=0),
+    lambda: DBN((8, 4), n_iter=2, random_state=0),
+], ids=["BernoulliRBM", "DBN"])
+def test_bad_blocks_name_the_block_and_change_nothing(client, digits_split, make):
+    """NaN, a wrong width, a wrong dtype, a wrong row count, strings, an
+    empty block, an empty array: the estimator's own error (or one that says
+    what the array declares), naming the block; a fitted estimator stays as
+    it was."""
+    X = digits_split[0]
+    est = make().fit(X[:300])
+    before = copy.deepcopy(vars(est))
+    for dX, message in _bad_block_arrays(X):
+        with pytest.raises(ValueError, match=message):
+            fit_distributed(est, dX, client=client)
+        assert sorted(vars(est)) == sorted(before)
+        for name, value in before.items():
+            if name != "rbms_":
+                assert _same(getattr(est, name), value), name
+        for rbm, old in zip(getattr(est, "rbms_", []), before.get("rbms_", [])):
+            np.testing.assert_array_equal(rbm.components_, old.components_)
+
+
+def test_bad_blocks_of_patterns_name_the_block(client):
+    P = (np.random.RandomState(0).rand(20, 30) > 0.5).astype(np.float64)
+    bad = P[10:].copy()
+    bad[2, 2] = np.nan
+    with pytest.raises(ValueError, match=r"block 1 of X \(rows 10 to 19\): Input X "
+                                         r"contains NaN"):
+        fit_distributed(HopfieldNetwork(), _from_blocks([P[:10], bad]), client=client)
+    with pytest.raises(ValueError, match=r"block 0 of X \(rows 0 to 9\) has dtype "
+                                         r"float32, but X declares float64"):
+        fit_distributed(HopfieldNetwork(),
+                        _from_blocks([P[:10].astype(np.float32), P[10:]],
+                                     dtype=np.float64), client=client)
