@@ -243,6 +243,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when they are strings.
 
+    Notes
+    -----
+    A DBN has no ``score``, ``score_samples`` or ``log_likelihood``: its
+    log-likelihood needs a variational bound over the directed layers below
+    the top RBM, which boltz does not compute.  The top layer
+    (``rbms_[-1]``) is an RBM with the whole energy-model protocol, and a
+    pipeline ending in a classifier scores by the classifier.
+
     See Also
     --------
     DBNClassifier : Pretrains a DBN, then fine-tunes it as a classifier.
