@@ -55,10 +55,32 @@ def log_sigma_gradient(u, W, b, c, sigma, h_chain):
     return data - model
 
 
+def relu_mean(a):
+    """E[h | a] of ReLU units: the mean of N(a, 1) truncated to h >= 0."""
+    from scipy.special import erfcx
+
+    return a + np.sqrt(2 / np.pi) / erfcx(-a / np.sqrt(2))
+
+
+def relu_draw(a, u32):
+    """The documented inverse-CDF ReLU draw, h = a - Phi^-1(u Phi(a)), by scipy."""
+    from scipy.special import log_ndtr, ndtri_exp
+
+    lu = np.log((u32.astype(np.float64) + 0.5) * 2.0 ** -32)
+    return np.maximum(a - ndtri_exp(lu + log_ndtr(a)), 0.0)
+
+
+# hidden unit type -> (mean of the activations, draw from activations and uint32s)
+HIDDEN = {
+    "bernoulli": (expit, lambda a, u: bernoulli(expit(a), u)),
+    "relu": (relu_mean, relu_draw),
+}
+
+
 def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
               momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None,
               gaussian=False, normal_dtype=np.float64, sigma=None, sigma_lr=0.0,
-              log_sigma_range=(-np.inf, np.inf)):
+              log_sigma_range=(-np.inf, np.inf), hidden="bernoulli"):
     """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
 
     ``gaussian`` makes the visible units Gaussian, v ~ N(b + sigma (h W),
@@ -75,9 +97,13 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     last Gibbs step), clipped to ``log_sigma_range``.  The next minibatch is
     divided by the new sigma.
 
+    ``hidden="relu"`` gives the hidden units the ReLU unit type (means and
+    exact draws of the truncated normal, from the same uint32 per unit).
+
     Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None, and
     sigma as a sixth element when ``sigma`` is given.
     """
+    h_mean, h_draw = HIDDEN[hidden]
     X = np.asarray(X, dtype=np.float64)
     W, b, c, H = (np.array(a, dtype=np.float64) for a in (W, b, c, H))
     n_chains, J = H.shape
@@ -113,11 +139,12 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
                         gens[i], J)
         else:
             R = np.stack([draw_uint32(gens[i], n_rand) for i in range(nc)])
-        hpos = expit(vpos @ W.T + c)
+        apos = vpos @ W.T + c
+        hpos = h_mean(apos)
         off = 0
         if not persistent:
             H = H.copy()
-            H[:nb] = bernoulli(hpos, R[:, :J])
+            H[:nb] = h_draw(apos, R[:, :J])
             off = J
         Hc = H[:nc]
         for s in range(k):
@@ -127,8 +154,9 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
                 vneg = Hc @ W + bs + Z[:, s]
             else:
                 vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
-            hneg = expit(vneg @ W.T + c)
-            Hc = bernoulli(hneg, r[:, F:])
+            aneg = vneg @ W.T + c
+            hneg = h_mean(aneg)
+            Hc = h_draw(aneg, r[:, F:])
         if sigma_lr:
             log_sigma = np.log(sig) + sigma_lr * log_sigma_gradient(
                 vpos, W, b, c, sig, h_from)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.integrate import quad
-from scipy.special import erfcx, expit, log_ndtr, logsumexp
+from scipy.special import log_ndtr, logsumexp
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -228,69 +228,6 @@ def test_pseudo_likelihood_matches_two_pass_reference():
 
 
 # -- training ------------------------------------------------------------------------
-def _relu_mean(a):
-    return a + np.sqrt(2 / np.pi) / erfcx(-a / np.sqrt(2))
-
-
-def _relu_draw(a, u32):
-    """The documented inverse-CDF draw, h = mu - Phi^-1(u Phi(mu)), by scipy."""
-    from scipy.special import ndtri_exp
-
-    lu = np.log((u32.astype(np.float64) + 0.5) * 2.0 ** -32)
-    return np.maximum(a - ndtri_exp(lu + log_ndtr(a)), 0.0)
-
-
-def _reference_epoch(X, W, b, c, H, entropy, call, *, lr, k, persistent, momentum=0.0,
-                     weight_decay=0.0, velocity=None, batch_size):
-    """One CD-k/PCD-k epoch of a Bernoulli-ReLU RBM in NumPy (float64): the
-    Bernoulli reference with the hidden means and draws of ReLU units, which
-    use the same uint32 per unit and step."""
-    X = np.asarray(X, dtype=np.float64)
-    W, b, c, H = (np.array(a, dtype=np.float64) for a in (W, b, c, H))
-    n_chains, J = H.shape
-    F = W.shape[1]
-    if momentum:
-        vW, vb, vc = (np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)) \
-            if velocity is None else (np.array(v, dtype=np.float64) for v in velocity)
-    gens = [ref.chain_stream(entropy, (call,), i) for i in range(n_chains)]
-    n_rand = (0 if persistent else J) + k * (F + J)
-    starts = ref.even_starts(X.shape[0], batch_size)
-    for s0, s1 in zip(starts[:-1], starts[1:]):
-        vpos = X[s0:s1]
-        nb = s1 - s0
-        nc = n_chains if persistent else nb
-        R = np.stack([ref.draw_uint32(gens[i], n_rand) for i in range(nc)])
-        apos = vpos @ W.T + c
-        hpos = _relu_mean(apos)
-        off = 0
-        if not persistent:
-            H = H.copy()
-            H[:nb] = _relu_draw(apos, R[:, :J])
-            off = J
-        Hc = H[:nc]
-        for s in range(k):
-            r = R[:, off + s * (F + J): off + (s + 1) * (F + J)]
-            vneg = ref.bernoulli(expit(Hc @ W + b), r[:, :F])
-            aneg = vneg @ W.T + c
-            hneg = _relu_mean(aneg)
-            Hc = _relu_draw(aneg, r[:, F:])
-        gW = hpos.T @ vpos / nb - hneg.T @ vneg / nc
-        gb = vpos.mean(0) - vneg.mean(0)
-        gc = hpos.mean(0) - hneg.mean(0)
-        if momentum:
-            vW = momentum * vW + lr * (gW - weight_decay * W)
-            vb = momentum * vb + lr * gb
-            vc = momentum * vc + lr * gc
-            W, b, c = W + vW, b + vb, c + vc
-        else:
-            W = W + lr * (gW - weight_decay * W)
-            b = b + lr * gb
-            c = c + lr * gc
-        H = H.copy()
-        H[:nc] = Hc
-    return W, b, c, H, ((vW, vb, vc) if momentum else None)
-
-
 @pytest.fixture(scope="module")
 def digits01():
     return load_digits().data[:150] / 16.0
@@ -311,12 +248,12 @@ def test_relu_epoch_matches_numpy_reference(digits01, config, dtype):
     b, c, H = np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J))
     vel = None
     for call in range(2):
-        W, b, c, H, vel = _reference_epoch(
+        W, b, c, H, vel = ref.rbm_epoch(
             X, W, b, c, H, entropy, call, lr=lr, k=config["n_gibbs_steps"],
             persistent=config["negative_phase"] == "pcd",
             momentum=config.get("momentum", 0.0),
             weight_decay=config.get("weight_decay", 0.0), velocity=vel,
-            batch_size=bs)
+            batch_size=bs, hidden="relu")
     tol = 1e-9 if dtype == np.float64 else 2e-3
     assert_allclose(m.components_, W, rtol=tol, atol=tol)
     assert_allclose(m.intercept_hidden_, c, rtol=tol, atol=tol)
@@ -366,7 +303,7 @@ def test_partial_fit_and_transform(digits01):
         m.partial_fit(chunk)
     F = m.transform(digits01)
     assert F.shape == (150, 8) and np.all(F > 0)
-    assert_allclose(F, _relu_mean(digits01 @ m.components_.T + m.intercept_hidden_),
+    assert_allclose(F, ref.relu_mean(digits01 @ m.components_.T + m.intercept_hidden_),
                     rtol=1e-10)
 
 
