@@ -67,7 +67,14 @@ from libc.string cimport memset
 from numpy.random cimport bitgen_t
 
 from ._blas cimport NoTrans, Tr, gemm_rm
-from ._units cimport RELU, relu_diff_sum, relu_sample
+from ._units cimport (
+    RELU,
+    boltz_group_logsumexp_sum2_d,
+    categorical_draw,
+    relu_diff_sum,
+    relu_sample,
+    softmax_groups,
+)
 from ._random cimport (
     bernoulli as _bernoulli,
     sigmoid_bias as _sigmoid_bias,
@@ -103,6 +110,8 @@ EXACT_HALF_SQUARE = 1
 #: ... and the ReLU log-partition G(y) = y^2 / 2 + log(sqrt(pi / 2) erfc(-y /
 #: sqrt 2)) (ReLU units, a = c).
 EXACT_RELU = 2
+#: ... and sum over groups of log sum_k exp(y_k) (categorical units, a = b).
+EXACT_LOGSUMEXP = 3
 #: Largest number of chains per chunk; the caller splits n chains into
 #: ceil(n / AIS_MAX_CHUNK) chunks of near-equal size (a function of n only).
 AIS_MAX_CHUNK = 64
@@ -117,6 +126,7 @@ def exact_blocks(
     double[::1] block_sum,
     int n_threads,
     int closed_form=EXACT_SOFTPLUS,
+    const int[::1] groups=None,
 ):
     """Per-block log-sum-exp terms of the exact log partition function.
 
@@ -139,7 +149,11 @@ def exact_blocks(
     closed_form : {EXACT_SOFTPLUS, EXACT_HALF_SQUARE, EXACT_RELU}, default=EXACT_SOFTPLUS
         f of the summed-out layer: ``sum_i softplus(y_i)`` (Bernoulli units),
         ``sum_i y_i^2 / 2`` (Gaussian units) or ``sum_i G(y_i)`` (ReLU
-        units), y = P[l] + high-bit inputs.
+        units), y = P[l] + high-bit inputs; or ``EXACT_LOGSUMEXP``, the sum
+        over groups of log sum_k exp(y_k) (categorical units, ``groups``
+        their layout as in ``boltz._kernels._rbm.rbm_epoch``).
+    groups : ndarray of shape (n_o,), int32, default=None
+        The categorical groups, for ``EXACT_LOGSUMEXP`` only.
     """
     cdef int n_lo = P.shape[0]
     cdef int n_o = P.shape[1]
@@ -158,11 +172,18 @@ def exact_blocks(
     if lo_bias.shape[0] != n_lo or hi_bias.shape[0] != n_hb or (
             n_hb > 0 and M_hi.shape[1] != n_o):
         raise ValueError("shapes of P, lo_bias, M_hi and hi_bias do not match")
-    if closed_form not in (EXACT_SOFTPLUS, EXACT_HALF_SQUARE, EXACT_RELU):
-        raise ValueError("closed_form must be EXACT_SOFTPLUS, EXACT_HALF_SQUARE "
-                         "or EXACT_RELU")
+    if closed_form not in (EXACT_SOFTPLUS, EXACT_HALF_SQUARE, EXACT_RELU,
+                           EXACT_LOGSUMEXP):
+        raise ValueError("closed_form must be EXACT_SOFTPLUS, EXACT_HALF_SQUARE, "
+                         "EXACT_RELU or EXACT_LOGSUMEXP")
     cdef bint square = closed_form == EXACT_HALF_SQUARE
     cdef bint relu = closed_form == EXACT_RELU
+    cdef bint lse = closed_form == EXACT_LOGSUMEXP
+    cdef const int *glen = NULL
+    if lse:
+        from ._rbm import _check_groups
+        _check_groups(groups, n_o)
+        glen = &groups[0]
     n_threads = <int>max(1, min(<long>n_threads, n_blocks))
     Ball = <double *>malloc(<size_t>n_threads * max(n_o, 1) * sizeof(double))
     Tall = <double *>malloc(<size_t>n_threads * n_lo * sizeof(double))
@@ -193,6 +214,10 @@ def exact_blocks(
                     for l in range(n_lo):
                         terms[l] = lo_bias[l] + hb + boltz_relu_log_partition_sum2_d(
                             &P[l, 0], base, n_o)
+                elif lse:
+                    for l in range(n_lo):
+                        terms[l] = lo_bias[l] + hb + boltz_group_logsumexp_sum2_d(
+                            &P[l, 0], base, glen, n_o)
                 else:
                     for l in range(n_lo):
                         terms[l] = lo_bias[l] + hb + boltz_softplus_sum2_d(
@@ -236,6 +261,7 @@ def ais_chains(
     int chunk,
     int n_threads,
     int hidden_units=0,
+    const int[::1] groups=None,
 ):
     """Run AIS chains along ``betas``, accumulating their log importance weights.
 
@@ -274,6 +300,14 @@ def ais_chains(
         OpenMP threads.
     hidden_units : int, default=0
         Unit code of the hidden layer: 0 Bernoulli, 2 ReLU.
+    groups : ndarray of shape (n_features,), int32, default=None
+        Categorical visible units: their group layout (as in
+        ``boltz._kernels._rbm.rbm_epoch``).  The base model is then a
+        product of softmaxes with logits ``b_base`` (``p_base`` their
+        probabilities), and every visible draw, from the base model or at
+        beta_k, is one softmax draw per group, from the uint32 at the
+        group's first column.  The log weights are the Bernoulli ones: the
+        visible term is linear in the one-hot states either way.
     """
     cdef int n = V.shape[0]
     cdef int F = Wx.shape[1]
@@ -294,8 +328,13 @@ def ais_chains(
     cdef floating *Hall = NULL
     cdef floating *Gall = NULL
     cdef uint32_t *Uall = NULL
+    cdef const int *glen = NULL
     if n == 0:
         return
+    if groups is not None:
+        from ._rbm import _check_groups
+        _check_groups(groups, F)
+        glen = &groups[0]
     if chunk < 1:
         raise ValueError("chunk must be >= 1")
     n_chunks = (n + chunk - 1) // chunk
@@ -331,7 +370,10 @@ def ais_chains(
             if init_from_base:
                 for r in range(m):
                     fill_uint32(streams.ptrs[r0 + r], U + <long>r * F, F)
-                _bernoulli(&V[r0, 0], F, &p_base[0], 0, U, F, m, F)
+                if glen != NULL:
+                    categorical_draw(&V[r0, 0], F, &p_base[0], 0, glen, U, F, m, F)
+                else:
+                    _bernoulli(&V[r0, 0], F, &p_base[0], 0, U, F, m, F)
             for k in range(1, K + 1):
                 beta1 = betas[k]
                 beta0 = betas[k - 1]
@@ -365,8 +407,13 @@ def ais_chains(
                         &Wx[0, 0], F, <floating>0.0, &V[r0, 0], F)
                 for i in range(F):
                     g[i] = <floating>((1.0 - beta1) * b_base[i] + beta1 * b[i])
-                _sigmoid_bias(&V[r0, 0], g, m, F, F)
-                _bernoulli(&V[r0, 0], F, &V[r0, 0], F, U + J, F + J, m, F)
+                if glen != NULL:
+                    softmax_groups(&V[r0, 0], F, g, glen, m, F)
+                    categorical_draw(&V[r0, 0], F, &V[r0, 0], F, glen, U + J,
+                                     F + J, m, F)
+                else:
+                    _sigmoid_bias(&V[r0, 0], g, m, F, F)
+                    _bernoulli(&V[r0, 0], F, &V[r0, 0], F, U + J, F + J, m, F)
     finally:
         free(Aall)
         free(Hall)

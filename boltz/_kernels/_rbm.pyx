@@ -101,6 +101,7 @@ from ._random cimport (
 )
 from ._units cimport (
     BERNOULLI,
+    CATEGORICAL,
     GAUSSIAN,
     RELU,
     unit_bias,
@@ -127,9 +128,9 @@ SAMPLE_CHAIN_CHUNK = CHAIN_CHUNK
 
 def _check_unit_codes(int visible_units, int hidden_units):
     """ValueError unless the kernels implement this pair of unit types."""
-    if visible_units not in (BERNOULLI, GAUSSIAN):
+    if visible_units not in (BERNOULLI, GAUSSIAN, CATEGORICAL):
         raise ValueError(f"unknown visible unit code {visible_units}: 0 "
-                         "(Bernoulli) or 1 (Gaussian)")
+                         "(Bernoulli), 1 (Gaussian) or 3 (categorical)")
     if hidden_units not in (BERNOULLI, RELU):
         raise ValueError(f"hidden unit code {hidden_units}: 0 (Bernoulli) or "
                          "2 (ReLU)")
@@ -137,6 +138,50 @@ def _check_unit_codes(int visible_units, int hidden_units):
         raise ValueError("Gaussian visible units with ReLU hidden units have no "
                          "normalisable distribution in general; the kernels "
                          "refuse the pair")
+
+
+def _check_groups(groups, int n_features):
+    """ValueError unless ``groups`` is a valid group layout of n_features columns.
+
+    ``groups[f]`` is the length of the group that starts at column f and 0
+    at the other columns of a group (see ``_categorical.h``).
+    """
+    cdef int s = 0, f
+    if groups is None or groups.shape[0] != n_features:
+        raise ValueError("categorical visible units need groups of shape "
+                         "(n_features,)")
+    while s < n_features:
+        if groups[s] < 1 or s + groups[s] > n_features:
+            raise ValueError(f"invalid categorical group at column {s}")
+        for f in range(s + 1, s + groups[s]):
+            if groups[f] != 0:
+                raise ValueError(f"invalid categorical group at column {s}")
+        s += groups[s]
+
+
+def _visible_chunk_starts(int n_features, int chunk, groups=None):
+    """Column offsets of the visible work chunks, int32 array of n_chunks + 1.
+
+    Chunks of ``chunk`` columns; with categorical ``groups``, whole groups
+    packed greedily up to ``chunk`` columns (a wider group is a chunk of its
+    own), so that no group is split.
+    """
+    import numpy as np
+    if groups is None:
+        return np.append(np.arange(0, n_features, chunk, dtype=np.int32),
+                         np.int32(n_features)).astype(np.int32)
+    starts = [0]
+    width = 0
+    s = 0
+    while s < n_features:
+        q = int(groups[s])
+        if width > 0 and width + q > chunk:
+            starts.append(s)
+            width = 0
+        width += q
+        s += q
+    starts.append(n_features)
+    return np.asarray(starts, dtype=np.int32)
 
 
 cdef struct _EpochShape:
@@ -161,6 +206,9 @@ cdef struct _EpochShape:
     double sigma_lr
     double log_sigma_min
     double log_sigma_max
+    const int *glen     # categorical visibles: group length at each group's start
+    const int *vstarts  # n_fc + 1 column offsets of the visible chunks
+    int n_fc
 
 
 cdef inline void _col_sums(const floating *x, long ld, int rows, int cols,
@@ -297,10 +345,11 @@ cdef void _epoch_thread(
     cdef int HC = sh.hid_chunk
     cdef int VC = sh.vis_chunk
     cdef int n_hc = (J + HC - 1) // HC
-    cdef int n_fc = (F + VC - 1) // VC
+    cdef int n_fc = sh.n_fc
     cdef int G = sh.group
     cdef int n_groups = (n_hc + G - 1) // G
     cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0, nb1
+    cdef int q0, qn
     cdef long p
     cdef floating *VS
     cdef floating *VSn
@@ -378,8 +427,8 @@ cdef void _epoch_thread(
             for fc in range(n_fc):
                 if fc % T != tid:
                     continue
-                f0 = fc * VC
-                fn = min(VC, F - f0)
+                f0 = sh.vstarts[fc]
+                fn = sh.vstarts[fc + 1] - f0
                 bias = unit_bias(sh.vis, b + f0, sigma + f0, bsc, fn)
                 if sh.partials:
                     for r in range(nc):
@@ -402,20 +451,26 @@ cdef void _epoch_thread(
                         sig_m[f0 + f] = nc - <double>bias[f] * sn[f]
                 unit_sample(sh.vis, vneg + f0, F, bias, R + roff + f0, n_rand,
                             (Nb + <long>s * F + f0) if Nb != NULL else NULL,
-                            <long>sh.n_gibbs * F, nc, fn)
+                            <long>sh.n_gibbs * F, nc, fn,
+                            (sh.glen + f0) if sh.glen != NULL else NULL)
                 if last:
-                    _col_sums(VS + f0, F, nb, fn, sp)
-                    _col_sums(vneg + f0, F, nc, fn, sn)
-                    for f in range(fn):
-                        sp[f] = a_pos * sp[f] - a_neg * sn[f]
-                    unit_bias_step(sh.vis, sp, sigma + f0, fn)
-                    for f in range(fn):
-                        g = sp[f]
-                        if use_mom:
-                            bv[f0 + f] = <floating>(mom * bv[f0 + f] + g)
-                            b[f0 + f] += bv[f0 + f]
-                        else:
-                            b[f0 + f] += <floating>g
+                    # (a categorical chunk may be wider than the buffers)
+                    q0 = f0
+                    while q0 < f0 + fn:
+                        qn = min(<int>MAX_CHUNK, f0 + fn - q0)
+                        _col_sums(VS + q0, F, nb, qn, sp)
+                        _col_sums(vneg + q0, F, nc, qn, sn)
+                        for f in range(qn):
+                            sp[f] = a_pos * sp[f] - a_neg * sn[f]
+                        unit_bias_step(sh.vis, sp, sigma + q0, qn)
+                        for f in range(qn):
+                            g = sp[f]
+                            if use_mom:
+                                bv[q0 + f] = <floating>(mom * bv[q0 + f] + g)
+                                b[q0 + f] += bv[q0 + f]
+                            else:
+                                b[q0 + f] += <floating>g
+                        q0 += qn
             boltz_barrier_wait(bar, T, &sense)
 
             # ---- C: h_pos/h_neg, updates of W and c, next chain state ----
@@ -488,8 +543,8 @@ cdef void _epoch_thread(
             for fc in range(n_fc):
                 if fc % T != tid:
                     continue
-                f0 = fc * VC
-                fn = min(VC, F - f0)
+                f0 = sh.vstarts[fc]
+                fn = sh.vstarts[fc + 1] - f0
                 for f in range(f0, f0 + fn):
                     cross = 0.0
                     for jc in range(n_hc):
@@ -537,6 +592,7 @@ def rbm_epoch(
     int hidden_chunk=HID_CHUNK,
     int visible_chunk=VIS_CHUNK,
     int hidden_group=1,
+    const int[::1] groups=None,
 ):
     """Run one epoch of CD-k or PCD-k minibatch updates in place.
 
@@ -610,8 +666,14 @@ def rbm_epoch(
         one thread's work and one partial-product buffer.  Like the chunk
         sizes it fixes the order of the sums, so it must not follow the
         thread count.
+    groups : ndarray of shape (n_features,), int32, default=None
+        Categorical visible units (``visible_units=3``) only: the length of
+        each feature's group of one-hot columns at the group's first column,
+        0 at its other columns.  Visible chunks are then cut at group
+        boundaries (whole groups up to ``visible_chunk`` columns).
     """
     cdef _EpochShape sh
+    cdef int[::1] vstarts
     cdef int n_batches = batch_starts.shape[0] - 1
     cdef int max_rows = 0
     cdef int i, T
@@ -654,6 +716,15 @@ def rbm_epoch(
     if hidden_group < 1:
         raise ValueError("hidden_group must be >= 1")
     _check_unit_codes(visible_units, hidden_units)
+    sh.glen = NULL
+    if visible_units == CATEGORICAL:
+        _check_groups(groups, sh.n_features)
+        sh.glen = &groups[0]
+        vstarts = _visible_chunk_starts(sh.n_features, visible_chunk, groups)
+    else:
+        vstarts = _visible_chunk_starts(sh.n_features, visible_chunk)
+    sh.vstarts = &vstarts[0]
+    sh.n_fc = vstarts.shape[0] - 1
     if not sigma_learning_rate >= 0.0:
         raise ValueError("sigma_learning_rate must be >= 0")
     if sigma_learning_rate > 0.0 and not gaussian:
@@ -805,6 +876,7 @@ def gibbs_chains(
     int visible_units=BERNOULLI,
     const floating[::1] sigma=None,
     int hidden_units=BERNOULLI,
+    const int[::1] groups=None,
 ):
     """Run independent Gibbs chains v -> h -> v for ``n_steps`` steps in place.
 
@@ -840,6 +912,10 @@ def gibbs_chains(
     hidden_units : int, default=0
         Unit code of the hidden layer: 0 Bernoulli, 2 ReLU (one uint32 per
         unit and step either way; not with Gaussian visible units).
+    groups : ndarray of shape (n_features,), int32, default=None
+        Categorical visible units (``visible_units=3``): the group layout
+        of the one-hot columns (see :func:`rbm_epoch`).  A categorical draw
+        reads the uint32 at each group's first column.
     """
     cdef int n = V.shape[0]
     cdef int F = W.shape[1]
@@ -863,7 +939,11 @@ def gibbs_chains(
     cdef const floating *sigp = NULL
     cdef size_t w_bytes = <size_t>J * F * sizeof(floating)
     cdef size_t v_bytes = <size_t>n * F * sizeof(floating)
+    cdef const int *glen = NULL
     _check_unit_codes(visible_units, hidden_units)
+    if visible_units == CATEGORICAL:
+        _check_groups(groups, F)
+        glen = &groups[0]
     if n == 0 or n_steps <= 0:
         return
     if V.shape[1] != F or b.shape[0] != F or c.shape[0] != J:
@@ -926,7 +1006,7 @@ def gibbs_chains(
                 else:                   # dense real-valued states
                     gemm_rm(NoTrans, NoTrans, m, F, J, <floating>1.0, Hb, J,
                             Wa, F, <floating>0.0, Vc, F)
-                unit_sample(vis, Vc, F, bias, U + <long>m * J, F, Z, F, m, F)
+                unit_sample(vis, Vc, F, bias, U + <long>m * J, F, Z, F, m, F, glen)
             unit_uncouple(vis, Vc, F, sigp, m, F)
         memcpy(&V[0, 0], Va, v_bytes)
     finally:

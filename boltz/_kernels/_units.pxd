@@ -18,21 +18,42 @@
 # Random numbers per unit and draw: Bernoulli units compare one uint32 `u`
 # with p * 2^32; Gaussian units add one standard normal `z`; ReLU units turn
 # one uint32 into the uniform of an exact inverse-CDF draw of their truncated
-# normal (_units.h).  A function reads only the kind its type needs (the
-# other pointer may be NULL).
+# normal (_units.h); categorical units read the uint32 at each group's first
+# column only (_categorical.h).  A function reads only the kind its type needs
+# (the other pointer may be NULL).
+#
+# Categorical units (one-hot groups of columns, one group per feature) need
+# the layout of their groups: `glen`, one int per column of the block, the
+# group's length at its first column and 0 elsewhere.  The functions that
+# take it ignore it (it may be NULL) for the other types; a block of a
+# categorical layer starts and ends at group boundaries.
 #
 # ReLU units (energy h^2 / 2 - c h on h >= 0) cannot be drawn from their
 # mean, so the kernels draw and average a layer with `unit_mean_sample`,
 # which for the other types is `unit_mean` then `unit_sample_mean`.
 
 from cython cimport floating
-from libc.math cimport log
+from libc.math cimport exp, log
 from libc.stdint cimport uint32_t
 
 from ._random cimport bernoulli, sigmoid_bias
 
 cdef extern from "_math.h":
     double boltz_softplus_d(double x) noexcept nogil
+
+cdef extern from "_categorical.h":
+    void boltz_softmax_groups_d(double *x, long ld, const double *bias,
+                                const int *glen, int rows, int cols) noexcept nogil
+    void boltz_softmax_groups_f(float *x, long ld, const float *bias,
+                                const int *glen, int rows, int cols) noexcept nogil
+    void boltz_categorical_draw_d(double *out, long ldo, const double *p, long ldp,
+                                  const int *glen, const uint32_t *u, long ldu,
+                                  int rows, int cols) noexcept nogil
+    void boltz_categorical_draw_f(float *out, long ldo, const float *p, long ldp,
+                                  const int *glen, const uint32_t *u, long ldu,
+                                  int rows, int cols) noexcept nogil
+    double boltz_group_logsumexp_sum2_d(const double *x, const double *y,
+                                        const int *glen, int n) noexcept nogil
 
 cdef extern from "_units.h":
     double boltz_relu_log_partition(double mu) noexcept nogil
@@ -57,7 +78,27 @@ cdef enum:
     BERNOULLI = 0     # x in {0, 1}, p(x = 1 | I) = sigmoid(b + I)
     GAUSSIAN = 1      # v | I ~ N(b + sigma I, sigma^2); u = v / sigma
     RELU = 2          # h >= 0, h | I ~ N(c + I, 1) truncated to h >= 0
-    N_UNIT_TYPES = 3
+    CATEGORICAL = 3   # one-hot groups (glen), p(x_k = 1 | I) = softmax(b + I)_k
+    N_UNIT_TYPES = 4
+
+
+cdef inline void softmax_groups(floating *x, long ld, const floating *bias,
+                                const int *glen, int rows, int cols) noexcept nogil:
+    """x <- softmax within each group of x + bias (categorical means)."""
+    if floating is float:
+        boltz_softmax_groups_f(x, ld, bias, glen, rows, cols)
+    else:
+        boltz_softmax_groups_d(x, ld, bias, glen, rows, cols)
+
+
+cdef inline void categorical_draw(floating *out, long ldo, const floating *p,
+                                  long ldp, const int *glen, const uint32_t *u,
+                                  long ldu, int rows, int cols) noexcept nogil:
+    """out <- one-hot draws from the group probabilities p (out may be p)."""
+    if floating is float:
+        boltz_categorical_draw_f(out, ldo, p, ldp, glen, u, ldu, rows, cols)
+    else:
+        boltz_categorical_draw_d(out, ldo, p, ldp, glen, u, ldu, rows, cols)
 
 
 cdef inline void relu_mean(floating *x, long ld, const floating *bias, int rows,
@@ -141,7 +182,7 @@ cdef inline void unit_bias_step(int code, double *g, const floating *sigma,
 
 
 cdef inline void unit_mean(int code, floating *x, long ld, const floating *bias,
-                           int rows, int cols) noexcept nogil:
+                           int rows, int cols, const int *glen=NULL) noexcept nogil:
     """x <- E[phi(x) | I] in place, for inputs I held in x."""
     cdef int r, j
     cdef floating *row
@@ -152,6 +193,8 @@ cdef inline void unit_mean(int code, floating *x, long ld, const floating *bias,
                 row[j] = row[j] + bias[j]
     elif code == RELU:
         relu_mean(x, ld, bias, rows, cols)
+    elif code == CATEGORICAL:
+        softmax_groups(x, ld, bias, glen, rows, cols)
     else:
         sigmoid_bias(x, bias, rows, cols, ld)
 
@@ -160,7 +203,8 @@ cdef inline void unit_sample_mean(int code, floating *out, long ldo,
                                   const floating *mean, long ldm,
                                   const uint32_t *u, long ldu,
                                   const floating *z, long ldz,
-                                  int rows, int cols) noexcept nogil:
+                                  int rows, int cols,
+                                  const int *glen=NULL) noexcept nogil:
     """out <- a draw of phi(x) given its conditional mean (from `unit_mean`).
 
     Bernoulli and Gaussian units only: a ReLU layer is drawn from its inputs
@@ -177,13 +221,16 @@ cdef inline void unit_sample_mean(int code, floating *out, long ldo,
             zr = z + r * ldz
             for j in range(cols):
                 o[j] = m[j] + zr[j]
+    elif code == CATEGORICAL:
+        categorical_draw(out, ldo, mean, ldm, glen, u, ldu, rows, cols)
     else:
         bernoulli(out, ldo, mean, ldm, u, ldu, rows, cols)
 
 
 cdef inline void unit_sample(int code, floating *x, long ld, const floating *bias,
                              const uint32_t *u, long ldu, const floating *z,
-                             long ldz, int rows, int cols) noexcept nogil:
+                             long ldz, int rows, int cols,
+                             const int *glen=NULL) noexcept nogil:
     """x <- a draw of phi(x) | I in place, for inputs I held in x (the mean
     is not kept).  A Gaussian draw is I + (b' + z)."""
     cdef int r, j
@@ -197,6 +244,9 @@ cdef inline void unit_sample(int code, floating *x, long ld, const floating *bia
                 row[j] += bias[j] + zr[j]
     elif code == RELU:
         relu_sample(x, ld, x, ld, bias, u, ldu, rows, cols)
+    elif code == CATEGORICAL:
+        softmax_groups(x, ld, bias, glen, rows, cols)
+        categorical_draw(x, ld, x, ld, glen, u, ldu, rows, cols)
     else:
         sigmoid_bias(x, bias, rows, cols, ld)
         bernoulli(x, ld, x, ld, u, ldu, rows, cols)
@@ -226,18 +276,19 @@ cdef inline void unit_mean_sample(int code, floating *x, long ld,
 cdef inline void unit_log_partition(int code, const floating *x, long ld,
                                     const floating *bias, const floating *sigma,
                                     int rows, int cols,
-                                    double *out) noexcept nogil:
+                                    double *out, const int *glen=NULL) noexcept nogil:
     """out[r] += sum over the block's units of log int exp(-E(x) + phi(x) I) dx.
 
     Inputs I in ``x``; accumulated in double, so that a caller sums a layer
     chunk by chunk.  Bernoulli: softplus(b + I).  Gaussian (b' = b / sigma
     in ``bias``): log(sqrt(2 pi) sigma) + b' I + I^2 / 2.  ReLU: G(c + I) =
     mu^2 / 2 + log(sqrt(pi / 2) erfc(-mu / sqrt 2)), mu = c + I (_units.h).
-    All are finite for any finite input.
+    Categorical: per group, log sum_k exp(b_k + I_k).  All are finite for
+    any finite input.
     """
-    cdef int r, j
+    cdef int r, j, i
     cdef const floating *row
-    cdef double acc, a, const_term = 0.0
+    cdef double acc, a, s, const_term = 0.0
     if code == GAUSSIAN:
         for j in range(cols):
             const_term += log(<double>sigma[j]) + 0.9189385332046727  # log sqrt(2 pi)
@@ -254,6 +305,21 @@ cdef inline void unit_log_partition(int code, const floating *x, long ld,
             acc = 0.0
             for j in range(cols):
                 acc += boltz_relu_log_partition(<double>row[j] + <double>bias[j])
+            out[r] += acc
+    elif code == CATEGORICAL:
+        for r in range(rows):
+            row = x + r * ld
+            acc = 0.0
+            j = 0
+            while j < cols:
+                a = -1e308
+                for i in range(j, j + glen[j]):
+                    a = max(a, <double>row[i] + <double>bias[i])
+                s = 0.0
+                for i in range(j, j + glen[j]):
+                    s += exp(<double>row[i] + <double>bias[i] - a)
+                acc += a + log(s)
+                j += glen[j]
             out[r] += acc
     else:
         for r in range(rows):
