@@ -1,6 +1,6 @@
 """boltz: energy-based models with a scikit-learn API and compiled kernels.
 
-Restricted Boltzmann machines (Bernoulli and Gaussian-Bernoulli), deep belief
+Restricted Boltzmann machines (Bernoulli, Gaussian-Bernoulli and categorical), deep belief
 networks, Hopfield networks (classical, dense and modern) and general
 Boltzmann machines, whose sampling, training and recall loops run in
 Cython/OpenMP kernels.  Each family is a subpackage (:mod:`boltz.rbm`,
@@ -13,11 +13,12 @@ from ._version import __version__
 from .boltzmann import BoltzmannMachine
 from .dbn import DBN, DBNClassifier
 from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
-from .rbm import BernoulliRBM, GaussianBernoulliRBM
+from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
 
 __all__ = [
     "BernoulliRBM",
     "BoltzmannMachine",
+    "CategoricalRBM",
     "DBN",
     "DBNClassifier",
     "DenseHopfieldNetwork",

@@ -241,6 +241,8 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
     if model_family(model, "ais", AIS_SUPPORTED) != RBM:
         raise unsupported(model, "ais", AIS_SUPPORTED)
     W, visible, hidden = rbm_layers(model)
+    if X is not None and visible.name == "categorical":
+        X = visible.as_one_hot(X)
     return ais_rbm(W, visible, hidden, X, n_chains=n_chains, betas=betas,
                    reverse=reverse, random_state=random_state,
                    n_threads=effective_n_threads(model.n_jobs))

@@ -23,6 +23,12 @@ uncoupled (``E_0`` does not involve h), so ``f_k`` sums h out in closed form.
   ``sum_i softplus(b_A,i) + n_hidden log sqrt(pi / 2)`` (half-normal hidden
   units), and the Gibbs step draws h from the truncated normals ``N(beta
   a_j, 1)``, h >= 0; the chains run in ``ais_chains`` as well.
+- Categorical visible units: the base model has independent features
+  with the data's category frequencies smoothed by one pseudo-count per
+  category, ``p_jk = (n_jk + 1) / (n + q_j)``, as softmax logits ``b_A =
+  log p`` (so that its log Z is ``n_hidden log 2``, or the ReLU term); the
+  weights and the Gibbs step are the Bernoulli ones with one softmax draw per
+  feature in place of the Bernoulli draws (``ais_chains`` with the groups).
 - Gaussian visible units: the base model has independent Gaussian visibles
   ``N(mu, s^2)`` with the data's per-feature mean and variance (the model's
   ``b`` and ``sigma`` without data), ``E_0(v) = sum_i (v_i - mu_i)^2 / (2
@@ -162,6 +168,31 @@ def base_rate_biases(X, n_features=None):
     return np.log(p) - np.log1p(-p)
 
 
+def categorical_base_logits(X, visible):
+    """Softmax logits of the categorical base-rate model fitted to one-hot data X.
+
+    Each feature's categories get the smoothed frequencies ``p_jk = (n_jk +
+    1) / (n + q_j)`` (one pseudo-count per category; uniform without data);
+    the logits are ``log p_jk``, normalised within each feature.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, sum(q)) or None
+        One-hot rows (the model's visible columns).
+    visible : Categorical
+        The visible layer (its categories and offsets).
+
+    Returns
+    -------
+    b_base : ndarray of shape (sum(q),)
+    """
+    q = np.repeat(visible.categories, visible.categories).astype(np.float64)
+    if X is None:
+        return -np.log(q)
+    counts = np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
+    return np.log(counts + 1.0) - np.log(X.shape[0] + q)
+
+
 def gaussian_base(X, bias, sigma):
     """Means and variances of the Gaussian base model of AIS.
 
@@ -271,20 +302,31 @@ def _run_bernoulli(W, visible, hidden, X, betas, reverse, n_chains, entropy,
     n_hidden, n_features = W.shape
     b = np.ascontiguousarray(visible.bias, dtype=dtype)
     c = np.ascontiguousarray(hidden.bias, dtype=dtype)
-    b_base = base_rate_biases(X) if X is not None else np.zeros(n_features)
+    categorical = visible.name == "categorical"
     relu = hidden.name == "relu"
     # the hidden units' log Z at beta = 0: log 2 (binary) or log sqrt(pi / 2)
     # (ReLU: the half-normal exp(-h^2 / 2) on h >= 0)
     hidden_log_z = 0.5 * math.log(math.pi / 2) if relu else math.log(2.0)
-    log_z_base = float(np.logaddexp(0.0, b_base).sum() + n_hidden * hidden_log_z)
+    if categorical:
+        b_base = categorical_base_logits(X, visible)
+        p_base = np.exp(b_base).astype(dtype)       # normalised per feature
+        visible_log_z = 0.0
+        groups = visible.groups
+    else:
+        b_base = base_rate_biases(X) if X is not None else np.zeros(n_features)
+        p_base = (1.0 / (1.0 + np.exp(-b_base))).astype(dtype)
+        visible_log_z = float(np.logaddexp(0.0, b_base).sum())
+        groups = None
+    log_z_base = visible_log_z + n_hidden * hidden_log_z
     W = np.ascontiguousarray(W, dtype=dtype)
     Wx = np.ascontiguousarray(np.vstack([W, (b.astype(np.float64) - b_base)[None]]),
                               dtype=dtype)
-    p_base = (1.0 / (1.0 + np.exp(-b_base))).astype(dtype)
     if reverse:
         V, init = _data_rows(X, n_chains, entropy)
-        V = np.clip(V, 0.0, 1.0)
-        V = (init.random(V.shape) < V).astype(dtype)
+        if not categorical:         # one-hot rows are states already
+            V = np.clip(V, 0.0, 1.0)
+            V = (init.random(V.shape) < V).astype(dtype)
+        V = V.astype(dtype)
         run_betas = np.ascontiguousarray(betas[::-1])
     else:
         V = np.zeros((n_chains, n_features), dtype=dtype)
@@ -295,7 +337,7 @@ def _run_bernoulli(W, visible, hidden, X, betas, reverse, n_chains, entropy,
     with single_threaded_blas():
         ais_chains(Wx, b, c, b_base.astype(dtype), p_base, run_betas, V, log_w,
                    streams, not reverse, _chunk(n_chains), n_threads,
-                   hidden.kernel_code)
+                   hidden.kernel_code, groups)
     return log_w, log_z_base
 
 
@@ -327,7 +369,8 @@ def _run_gaussian(W, visible, hidden, X, betas, reverse, n_chains, entropy,
     return log_w, log_z_base
 
 
-_RUNNERS = {"bernoulli": _run_bernoulli, "gaussian": _run_gaussian}
+_RUNNERS = {"bernoulli": _run_bernoulli, "gaussian": _run_gaussian,
+            "categorical": _run_bernoulli}
 
 
 def ais_rbm(W, visible, hidden, X=None, *, n_chains=100, betas=None, reverse=False,
@@ -365,13 +408,13 @@ def ais_rbm(W, visible, hidden, X=None, *, n_chains=100, betas=None, reverse=Fal
     result : AISResult
     """
     supported = (visible.name in _RUNNERS and hidden.name == "bernoulli") or (
-        visible.name == "bernoulli" and hidden.name == "relu")
+        visible.name in ("bernoulli", "categorical") and hidden.name == "relu")
     if not supported:
         raise TypeError(
-            "AIS supports RBMs with Bernoulli or Gaussian visible units and "
-            "Bernoulli hidden units, and Bernoulli visible units with ReLU "
-            f"hidden units; got {visible.name!r} visible and {hidden.name!r} "
-            "hidden units."
+            "AIS supports RBMs with Bernoulli, Gaussian or categorical visible "
+            "units and Bernoulli hidden units, and Bernoulli or categorical "
+            f"visible units with ReLU hidden units; got {visible.name!r} visible "
+            f"and {hidden.name!r} hidden units."
         )
     dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.float64
     n_features = W.shape[1]

@@ -19,7 +19,13 @@ I_i)``:
 - ReLU units (``E(h) = h^2 / 2 - c h`` on ``h >= 0``): ``f = G``, the
   truncated-normal log-partition ``G(y) = y^2 / 2 + log(sqrt(pi / 2)
   erfc(-y / sqrt 2))``, ``a = c``, ``const = 0``.  A ReLU layer is never
-  enumerated: with Bernoulli visibles the visible layer is.
+  enumerated: with Bernoulli visibles the visible layer is;
+- categorical units (one-hot groups, ``E(x) = -b . x``): the sum over each
+  group's categories is a log-sum-exp, ``f`` sums ``log sum_k exp(y_k)``
+  over the groups, ``a = b``, ``const = 0``.  With ReLU hidden units, no
+  layer is binary: the visible layer's ``prod_j q_j`` category patterns
+  are enumerated instead (:func:`log_partition_categorical_visible`),
+  counted as ``ceil(log2(prod_j q_j))`` units against the caps.
 
 Hence, with ``s`` the enumerated layer's states, ``a_S`` its biases and
 ``I = s M`` (``M = W`` when the hidden layer is enumerated, ``W^T``
@@ -37,6 +43,7 @@ import numpy as np
 from .._kernels._ais import (
     EXACT_BLOCK,
     EXACT_HALF_SQUARE,
+    EXACT_LOGSUMEXP,
     EXACT_RELU,
     EXACT_SOFTPLUS,
     exact_blocks,
@@ -94,6 +101,8 @@ def _closed_form(units):
         return EXACT_SOFTPLUS, np.asarray(units.bias, dtype=np.float64), 0.0
     if units.name == "relu":
         return EXACT_RELU, np.asarray(units.bias, dtype=np.float64), 0.0
+    if units.name == "categorical":
+        return EXACT_LOGSUMEXP, np.asarray(units.bias, dtype=np.float64), 0.0
     if units.name == "gaussian":
         sigma = np.asarray(units.sigma, dtype=np.float64)
         a = np.asarray(units.bias, dtype=np.float64) / sigma
@@ -101,7 +110,8 @@ def _closed_form(units):
                  - 0.5 * math.fsum(a * a))
         return EXACT_HALF_SQUARE, a, const
     raise TypeError(
-        f"exact log Z sums out Bernoulli, Gaussian or ReLU units in closed form; "
+        f"exact log Z sums out Bernoulli, Gaussian, ReLU or categorical units in "
+        "closed form; "
         f"got {units.name!r} units."
     )
 
@@ -122,8 +132,9 @@ def enumerated_layer(visible, hidden):
     layer : {"hidden", "visible"}
     """
     hid = hidden.name in _ENUMERABLE
-    vis = visible.name in _ENUMERABLE
-    if hid and (not vis or hidden.n_units <= visible.n_units):
+    vis = visible.name in _ENUMERABLE or visible.name == "categorical"
+    if hid and (not vis or visible.name == "categorical"
+                or hidden.n_units <= visible.n_units):
         return "hidden"
     if vis:
         return "visible"
@@ -133,10 +144,52 @@ def enumerated_layer(visible, hidden):
     )
 
 
+def _categorical_state_bits(visible):
+    """ceil(log2(prod_j q_j)): the binary units worth of a categorical layer's states."""
+    return int(math.ceil(float(np.sum(np.log2(visible.categories))) - 1e-9))
+
+
 def n_enumerated(visible, hidden):
-    """Number of binary units an exact log Z of the RBM enumerates."""
+    """Number of binary units an exact log Z of the RBM enumerates.
+
+    For a categorical visible layer that is enumerated (ReLU hidden units),
+    ``ceil(log2(prod_j q_j))``: its states count as that many binary units.
+    """
     layer = enumerated_layer(visible, hidden)
+    if layer == "visible" and visible.name == "categorical":
+        return _categorical_state_bits(visible)
     return (hidden if layer == "hidden" else visible).n_units
+
+
+def log_partition_categorical_visible(W, visible, hidden, *, cap=EXACT_MAX_UNITS):
+    """Exact log Z of an RBM with categorical visibles by enumerating their states.
+
+    Every pattern of categories (``prod_j q_j`` of them) is visited, in
+    fixed blocks, and the hidden layer is summed out by its unit type's
+    log-partition: ``log Z = logsumexp_x [b . x + hidden.log_partition(x
+    W^T)]``.  For hidden layers that cannot be enumerated (ReLU units).
+    """
+    q = visible.categories
+    check_enumerable(
+        _categorical_state_bits(visible), "categorical visible layer", cap=cap,
+        instead="Estimate it with annealed importance sampling instead: "
+                "model.log_partition(method='ais', X=X).")
+    W = np.asarray(W, dtype=np.float64)
+    b = np.asarray(visible.bias, dtype=np.float64)
+    total = int(np.prod(q))
+    step = max(1, STATE_BLOCK // max(1, q.size + W.shape[0]))
+    block_max, block_sum = [], []
+    for start in range(0, total, step):
+        idx = np.arange(start, min(total, start + step), dtype=np.int64)
+        codes = np.stack(np.unravel_index(idx, tuple(q)), axis=1)
+        X = visible.encode(codes, sparse=True)
+        terms = np.asarray(X @ b).ravel() + hidden.log_partition(np.asarray(X @ W.T))
+        top = float(terms.max())
+        block_max.append(top)
+        block_sum.append(float(np.exp(terms - top).sum()))
+    block_max, block_sum = np.array(block_max), np.array(block_sum)
+    top = float(block_max.max())
+    return top + math.log(math.fsum(block_sum * np.exp(block_max - top)))
 
 
 def log_partition_rbm(W, visible, hidden, *, n_threads=1, cap=EXACT_MAX_UNITS):
@@ -172,6 +225,8 @@ def log_partition_rbm(W, visible, hidden, *, n_threads=1, cap=EXACT_MAX_UNITS):
     """
     W = np.asarray(W, dtype=np.float64)
     layer = enumerated_layer(visible, hidden)
+    if layer == "visible" and visible.name == "categorical":
+        return log_partition_categorical_visible(W, visible, hidden, cap=cap)
     if layer == "hidden":
         enumerated, other, M = hidden, visible, W     # enumerate h; sum out v
     else:
@@ -194,7 +249,7 @@ def log_partition_rbm(W, visible, hidden, *, n_threads=1, cap=EXACT_MAX_UNITS):
     block_max = np.empty(n_blocks)
     block_sum = np.empty(n_blocks)
     exact_blocks(P, lo_bias, M_hi, hi_bias, block_max, block_sum, int(n_threads),
-                 closed_form)
+                 closed_form, getattr(other, "groups", None))
     top = float(block_max.max())
     log_z = top + math.log(math.fsum(block_sum * np.exp(block_max - top)))
     return log_z + const

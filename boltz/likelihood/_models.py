@@ -24,9 +24,10 @@ RBM = "rbm"
 BOLTZMANN = "boltzmann"
 
 #: The supported models, as the error messages name them.
-SUPPORTED = "BernoulliRBM, GaussianBernoulliRBM and BoltzmannMachine"
+SUPPORTED = ("BernoulliRBM, GaussianBernoulliRBM, CategoricalRBM and "
+             "BoltzmannMachine")
 #: The models AIS supports.
-AIS_SUPPORTED = "BernoulliRBM and GaussianBernoulliRBM"
+AIS_SUPPORTED = "BernoulliRBM, GaussianBernoulliRBM and CategoricalRBM"
 
 
 def unsupported(model, what="boltz.likelihood", supported=SUPPORTED):

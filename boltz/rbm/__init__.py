@@ -1,6 +1,7 @@
 """The restricted Boltzmann machine family: one base over unit types."""
 
 from ._bernoulli import BernoulliRBM
+from ._categorical import CategoricalRBM
 from ._gaussian import GaussianBernoulliRBM
 
-__all__ = ["BernoulliRBM", "GaussianBernoulliRBM"]
+__all__ = ["BernoulliRBM", "CategoricalRBM", "GaussianBernoulliRBM"]

@@ -169,7 +169,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _negative_phase(self, *, warn=False):
         """``negative_phase``, or the deprecated ``method`` when it was set."""
-        if warn:
+        if warn and hasattr(self, "method"):
             renamed_parameter(self, "method", "negative_phase")
         method = getattr(self, "method", "deprecated")
         return self.negative_phase if method == "deprecated" else method

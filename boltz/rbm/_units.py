@@ -38,7 +38,7 @@ import numpy as np
 from scipy.special import erfc, erfcx, expit, log_ndtr, ndtri_exp
 from sklearn.utils.extmath import safe_sparse_dot
 
-__all__ = ["Bernoulli", "Gaussian", "ReLU", "UnitType", "UNIT_TYPES",
+__all__ = ["Bernoulli", "Categorical", "Gaussian", "ReLU", "UnitType", "UNIT_TYPES",
            "relu_log_partition"]
 
 
@@ -324,8 +324,161 @@ class ReLU(UnitType):
         return relu_log_partition(activations)
 
 
+def _group_reduce(ufunc, x, starts):
+    """``ufunc.reduceat`` over the column groups that begin at ``starts``."""
+    return ufunc.reduceat(x, starts, axis=1)
+
+
+class Categorical(UnitType):
+    """Categorical (softmax, Potts) visible units: one group of columns per feature.
+
+    Feature j takes one of ``q_j`` categories.  In the model it is ``q_j``
+    one-hot columns (exactly one is 1), column ``offsets[j] + k`` standing
+    for category k, so the weights stay one 2-D matrix of ``sum_j q_j``
+    columns.  ``E(x) = -b . x`` over the one-hot columns, and given the
+    inputs I the feature's category has the softmax distribution
+    ``p(x_j = k | I) = exp(b_jk + I_jk) / sum_l exp(b_jl + I_jl)``
+    (Salakhutdinov, Mnih & Hinton 2007; the Potts layer of
+    RestrictedBoltzmannMachines.jl).  Its log-partition is the group's
+    log-sum-exp.
+
+    Parameters
+    ----------
+    bias : ndarray of shape (sum(categories),)
+        Biases of the one-hot columns.
+    categories : ndarray of shape (n_features,)
+        Number of categories ``q_j >= 1`` of each feature.
+    """
+
+    name = "categorical"
+    kernel_code = 3
+    support = "categorical"
+
+    def __init__(self, bias, categories):
+        super().__init__(bias)
+        self.categories = np.asarray(categories, dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.categories)])
+        if self.offsets[-1] != self.bias.shape[0]:
+            raise ValueError(
+                f"{self.bias.shape[0]} one-hot columns do not match the "
+                f"categories, which sum to {self.offsets[-1]}.")
+
+    @property
+    def n_features(self):
+        """Number of categorical features (groups of columns)."""
+        return self.categories.shape[0]
+
+    @property
+    def groups(self):
+        """The kernels' layout: each group's length at its first column, else 0 (int32)."""
+        g = np.zeros(self.n_units, dtype=np.int32)
+        g[self.offsets[:-1]] = self.categories
+        return g
+
+    def encode(self, codes, *, sparse=True, dtype=np.float64):
+        """One-hot columns of integer codes (n_samples, n_features).
+
+        The codes must already be valid (``0 <= code < q_j``); the
+        estimators check them first.  Returns a CSR matrix (or a dense
+        array with ``sparse=False``) of shape (n_samples, sum(categories)).
+        """
+        import scipy.sparse as sp
+
+        codes = np.asarray(codes, dtype=np.int64)
+        n = codes.shape[0]
+        cols = (codes + self.offsets[:-1]).ravel()
+        if sparse:
+            indptr = np.arange(0, n * self.n_features + 1, self.n_features)
+            return sp.csr_matrix((np.ones(cols.size, dtype=dtype), cols, indptr),
+                                 shape=(n, self.n_units))
+        out = np.zeros((n, self.n_units), dtype=dtype)
+        out[np.repeat(np.arange(n), self.n_features), cols] = 1
+        return out
+
+    def as_one_hot(self, X, dtype=np.float64):
+        """X as one-hot columns: integer codes are encoded (and checked),
+        one-hot rows (sparse, or ``sum(categories)`` columns wide) pass.
+
+        Raises
+        ------
+        ValueError
+            If X has neither width, or a code is not an integer in
+            ``[0, q_j)``.
+        """
+        import scipy.sparse as sp
+
+        if sp.issparse(X) or (np.ndim(X) == 2 and np.shape(X)[1] == self.n_units
+                              and self.n_units != self.n_features):
+            return X
+        codes = np.asarray(X)
+        if codes.ndim != 2 or codes.shape[1] != self.n_features:
+            raise ValueError(
+                f"X has shape {codes.shape}; expected integer codes of "
+                f"{self.n_features} categorical features (or their "
+                f"{self.n_units} one-hot columns).")
+        if codes.dtype.kind not in "biuf" or not np.all(np.isfinite(codes)) or \
+                np.any(codes != np.round(codes)) or np.any(codes < 0) or \
+                np.any(codes >= self.categories):
+            raise ValueError(
+                "X must hold integer category codes 0 .. q_j - 1 for each "
+                f"feature j (q = {self.categories.tolist()}).")
+        return self.encode(codes.astype(np.int64), dtype=dtype)
+
+    def decode(self, onehot):
+        """Integer codes (n_samples, n_features) of one-hot rows: each group's argmax."""
+        import scipy.sparse as sp
+
+        x = onehot.toarray() if sp.issparse(onehot) else np.asarray(onehot)
+        codes = np.empty((x.shape[0], self.n_features), dtype=np.int64)
+        for j in range(self.n_features):
+            codes[:, j] = np.argmax(x[:, self.offsets[j]:self.offsets[j + 1]], axis=1)
+        return codes
+
+    def energy(self, x):
+        return -np.asarray(safe_sparse_dot(x, _as(self.bias, x))).ravel()
+
+    def _logits(self, inputs, overwrite_inputs=False):
+        a = inputs if overwrite_inputs else np.array(inputs)
+        a += _as(self.bias, a)
+        return a
+
+    def mean(self, inputs, *, overwrite_inputs=False):
+        a = self._logits(inputs, overwrite_inputs)
+        starts = self.offsets[:-1]
+        a -= np.repeat(_group_reduce(np.maximum, a, starts), self.categories, axis=1)
+        np.exp(a, out=a)
+        a /= np.repeat(_group_reduce(np.add, a, starts), self.categories, axis=1)
+        return a
+
+    def variance(self, inputs):
+        p = self.mean(inputs)
+        return p * (1.0 - p)
+
+    def sample(self, inputs, rng):
+        p = self.mean(inputs)
+        n = p.shape[0]
+        u = rng.uniform(size=(n, self.n_features))
+        codes = np.empty((n, self.n_features), dtype=np.int64)
+        for j in range(self.n_features):
+            cum = np.cumsum(p[:, self.offsets[j]:self.offsets[j + 1]], axis=1)
+            codes[:, j] = np.minimum((cum <= u[:, j:j + 1]).sum(axis=1),
+                                     self.categories[j] - 1)
+        return self.encode(codes, sparse=False, dtype=p.dtype)
+
+    def log_partition(self, inputs):
+        a = self._logits(np.asarray(inputs, dtype=np.float64))
+        starts = self.offsets[:-1]
+        m = _group_reduce(np.maximum, a, starts)
+        a -= np.repeat(m, self.categories, axis=1)
+        return (m + np.log(_group_reduce(np.add, np.exp(a), starts))).sum(axis=1)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(n_features={self.n_features}, "
+                f"n_units={self.n_units})")
+
+
 #: The public spellings of the unit types (``hidden="bernoulli"``, ``"relu"``).
-UNIT_TYPES = {cls.name: cls for cls in (Bernoulli, Gaussian, ReLU)}
+UNIT_TYPES = {cls.name: cls for cls in (Bernoulli, Gaussian, ReLU, Categorical)}
 
 #: The unit types a hidden layer can take, by public spelling.
 HIDDEN_UNIT_TYPES = ("bernoulli", "relu")
