@@ -701,7 +701,9 @@ def _train_averaged(est, blocks, block_rows, dtype, client, opts, checkpoint=Non
     model = {name: to_space(name, value)
              for name, value in state["parameters"].items()}
     step = {name: np.zeros_like(value) for name, value in model.items()}
-    head = {"n_features_in_": state["n_features_in_"]}
+    # what the model's shape is besides its arrays (categorical models: the
+    # categories of each feature)
+    head = {k: state[k] for k in ("n_features_in_", "n_categories_") if k in state}
     # What each block carries into the next round: None before the first,
     # then its round future, or its chains and momentum as gathered.
     previous = [None] * n_blocks
@@ -774,11 +776,37 @@ def _train_averaged(est, blocks, block_rows, dtype, client, opts, checkpoint=Non
     return est
 
 
+def _resolve_categories(est, X):
+    """A categorical model's ``n_categories="auto"``, counted on the dask array.
+
+    ``init_training_state`` needs every feature's number of categories
+    before any data is seen; as in ``fit``, "auto" is ``max(code) + 1`` per
+    feature (one pass over X).  Returns the estimator (a clone with the
+    counts set, when they were "auto"; the given one otherwise) whose
+    ``init_training_state`` can then run.
+    """
+    params = est.get_params(deep=False)
+    if not (isinstance(params.get("n_categories"), str)
+            and params["n_categories"] == "auto"):
+        return est
+    q = np.asarray(X.max(axis=0).compute())
+    if not np.all(np.isfinite(q)):
+        raise ValueError(
+            "X contains NaN or infinity: a categorical model needs a category "
+            "code in every entry (impute the missing ones first).")
+    return clone(est).set_params(n_categories=np.maximum(q, 0).astype(np.int64) + 1)
+
+
 def _fit_protocol(est, X, client, opts, checkpoint):
     """Driver 1: a model with the training-state protocol, by model averaging."""
     dtype = _target_dtype(X)
-    est.init_training_state(X.shape[1], dtype)  # checks the parameters first
-    blocks = _checked_blocks(X, client, clone(est), dtype)
+    resolved = _resolve_categories(est, X)
+    if resolved is est:
+        est.init_training_state(X.shape[1], dtype)  # checks the parameters first
+    else:
+        est.init_training_state(X.shape[1], dtype,
+                                n_categories=resolved.n_categories)
+    blocks = _checked_blocks(X, client, clone(resolved), dtype)
     return _train_averaged(est, blocks, X.chunks[0], dtype, client, opts, checkpoint)
 
 
@@ -795,6 +823,7 @@ def _fit_stack(est, X, client, opts, checkpoint):
     name = type(est).__name__
     rbms = _layer_configs(est, name)
     dtype = _target_dtype(X)
+    rbms[0] = _resolve_categories(rbms[0], X)
     blocks = _checked_blocks(X, client, rbms[0], dtype)
     layers = iter(range(len(rbms)))
 

@@ -32,7 +32,7 @@ from ..base import (
     renamed_parameter,
     upgrade_pickled_state,
 )
-from ..rbm import BernoulliRBM, GaussianBernoulliRBM
+from ..rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
 from ..utils._validation import (
     FLOAT_DTYPES,
     _finite_hint,
@@ -117,11 +117,14 @@ def _layer_configs(est, name):
     for i, size in enumerate(sizes):
         params = {p: per_layer[p][i] for p in PER_LAYER}
         gaussian = i == 0 and est.visible == "gaussian"
+        categorical = i == 0 and est.visible == "categorical"
         if params["learning_rate"] is None:
             params["learning_rate"] = DEFAULT_LEARNING_RATE[
                 "gaussian" if gaussian else "bernoulli"]
         if gaussian:
             rbm = GaussianBernoulliRBM(size, learn_sigma=est.learn_sigma, **params)
+        elif categorical:
+            rbm = CategoricalRBM(size, n_categories=est.n_categories, **params)
         else:
             rbm = BernoulliRBM(size, **params)
         rbm.set_params(verbose=est.verbose, n_jobs=est.n_jobs)
@@ -138,9 +141,16 @@ def _pretrain(est, rbms, X, random_state):
     return greedy_layers(
         type(est).__name__, rbms, X, n_features=X.shape[1], random_state=random_state,
         fit_layer=lambda rbm, H: rbm.fit(H),
-        features=lambda rbm, H: rbm._mean_hiddens(H),
+        features=_layer_features,
         verbose=est.verbose,
     )
+
+
+def _layer_features(rbm, H):
+    """E[h | v] of one layer: a categorical bottom layer reads category codes."""
+    if isinstance(rbm, CategoricalRBM):
+        return rbm.transform(H)
+    return rbm._mean_hiddens(H)
 
 
 def _dbn_param_constraints():
@@ -175,10 +185,15 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     hidden_layer_sizes : array-like of int, default=(256, 256)
         Hidden units of each layer, bottom to top.  Must not be empty.
 
-    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+    visible : {"bernoulli", "gaussian", "categorical"}, default="bernoulli"
         Type of the data (visible) units: binary / probabilities in [0, 1],
-        or real-valued, standardised features (see
-        :class:`GaussianBernoulliRBM`).
+        real-valued, standardised features (see
+        :class:`GaussianBernoulliRBM`), or integer category codes (see
+        :class:`CategoricalRBM`; the bottom layer is then one).
+
+    n_categories : "auto", int or array-like, default="auto"
+        With ``visible="categorical"``: the number of categories of each
+        feature, as :class:`CategoricalRBM` takes it.
 
     learning_rate : float, list of float or None, default=None
         Step size of the RBM updates, for all layers or one per layer.
@@ -279,6 +294,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **_dbn_param_constraints(),
         "output_layer": [Integral, StrOptions({"all"})],
+        "visible": [StrOptions({"bernoulli", "gaussian", "categorical"})],
+        "n_categories": [StrOptions({"auto"}), Integral, "array-like"],
     }
 
     def __init__(
@@ -286,6 +303,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         hidden_layer_sizes=(256, 256),
         *,
         visible="bernoulli",
+        n_categories="auto",
         learning_rate=None,
         batch_size=10,
         n_iter=10,
@@ -302,6 +320,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible = visible
+        self.n_categories = n_categories
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -337,7 +356,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data: values in [0, 1] for ``visible="bernoulli"``,
-            standardised real values (dense) for ``visible="gaussian"``.
+            standardised real values (dense) for ``visible="gaussian"``,
+            integer category codes (dense) for ``visible="categorical"``.
             float32 data is trained in float32.
 
         y : None
@@ -391,7 +411,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         H = check_data(self, X, reset=False, accept_sparse=self._accept_sparse())
         out = []
         for i, rbm in enumerate(self.rbms_[: layers[-1] + 1]):
-            H = rbm._mean_hiddens(H)
+            H = _layer_features(rbm, H)
             if i in layers:
                 out.append(H)
         return out[0] if len(out) == 1 else np.hstack(out)
@@ -430,8 +450,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         samples : ndarray of shape (n_samples, n_features_in_)
-            Generated data: samples (0/1 for Bernoulli data units), or their
-            expectations with ``return_means=True``.
+            Generated data: samples (0/1 for Bernoulli data units, category
+            codes for categorical ones), or their expectations with
+            ``return_means=True`` (for categorical data units the
+            probabilities of every category, of shape (n_samples,
+            sum(n_categories_)), in the columns of the bottom RBM).
         """
         if not (isinstance(n_gibbs_steps, str) and n_gibbs_steps == "deprecated"):
             warnings.warn(
@@ -446,7 +469,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         dtype = top.components_.dtype
         if len(self.rbms_) == 1:
             S = (rng.uniform(size=(n_samples, top.n_components))
-                 < top._mean_hiddens(S)).astype(dtype)
+                 < _layer_features(top, S)).astype(dtype)
             below = [top]
         else:
             below = self.rbms_[-2::-1]
@@ -454,7 +477,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             if i == len(below) - 1:
                 if return_means:
                     return rbm._mean_visibles(S)
-                return rbm._sample_visibles(S, rng).astype(dtype, copy=False)
+                V = rbm._sample_visibles(S, rng)
+                if isinstance(rbm, CategoricalRBM):
+                    return rbm.visible_units_.decode(V)
+                return V.astype(dtype, copy=False)
             S = rbm._sample_visibles(S, rng).astype(dtype, copy=False)
 
     def __sklearn_tags__(self):
