@@ -30,6 +30,7 @@ EXPECTED_FAILURES = {
 CHECK_PARAMS = {
     "BernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
     "GaussianBernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
+    "CategoricalRBM": dict(n_components=8, n_iter=5, batch_size=10),
     "DBN": dict(hidden_layer_sizes=(8, 4), n_iter=3),
     "DBNClassifier": dict(hidden_layer_sizes=(16,), n_iter=2, fine_tune_max_iter=200,
                           fine_tune_learning_rate=1e-2),

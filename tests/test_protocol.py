@@ -31,6 +31,9 @@ PROTOCOL = {
                      "transform"},
     "GaussianBernoulliRBM": {"free_energy", "log_partition", "log_likelihood",
                              "score_samples", "score", "sample", "transform"},
+    "CategoricalRBM": {"free_energy", "log_partition", "log_likelihood",
+                       "pseudo_likelihood", "score_samples", "score", "sample",
+                       "transform"},
     "DBN": {"sample", "transform"},
     "DBNClassifier": {"score", "predict"},
     "BoltzmannMachine": {"free_energy", "energy", "log_partition", "log_likelihood",
@@ -42,13 +45,14 @@ PROTOCOL = {
 }
 
 # Density models: score_samples is log p(x), score its mean.
-DENSITY = {"GaussianBernoulliRBM", "BoltzmannMachine"}
+DENSITY = {"GaussianBernoulliRBM", "BoltzmannMachine", "CategoricalRBM"}
 
 # Small, quick settings of each model for these tests.
 SMALL = {
     "BernoulliRBM": dict(n_components=4, n_iter=2, random_state=0),
     "GaussianBernoulliRBM": dict(n_components=3, n_iter=2, learning_rate=0.01,
                                  random_state=0),
+    "CategoricalRBM": dict(n_components=3, n_iter=2, random_state=0),
     "DBN": dict(hidden_layer_sizes=(6, 4), n_iter=2, random_state=0),
     "DBNClassifier": dict(hidden_layer_sizes=(6,), n_iter=1, fine_tune_max_iter=20,
                           random_state=0),
@@ -73,6 +77,8 @@ def _data(name, dtype=np.float64):
         X = X[:, :6]
     elif name == "BoltzmannMachine":
         X = (X[:, 18:24] > 0.5)
+    elif name == "CategoricalRBM":
+        X = np.floor(X[:, 18:26] * 2.99)       # 3 grey levels of 8 pixels
     elif "Hopfield" in name:
         X = (X[:4, :32] > 0.5)
     return X.astype(dtype), y[:120]
@@ -167,7 +173,9 @@ def test_sample_shape_dtype_and_seed(name, dtype, fitted):
         model = cls(**SMALL[name]).fit(X, y)
     S = model.sample(5, n_steps=3, random_state=1)
     assert S.shape == (5, X.shape[1])
-    expected = dtype if name != "BoltzmannMachine" else S.dtype
+    # a Boltzmann machine's states are its own; categorical ones are codes
+    expected = {"BoltzmannMachine": S.dtype, "CategoricalRBM": np.int64}.get(
+        name, dtype)
     assert S.dtype == expected
     assert_array_equal(S, model.sample(5, n_steps=3, random_state=1))
     assert model.sample(n_steps=2).shape == (1, X.shape[1])  # n_samples=1
@@ -245,6 +253,7 @@ DIVERGING = {
     "BernoulliRBM": dict(learning_rate=1e30, weight_decay=1e10),
     "GaussianBernoulliRBM": dict(learning_rate=10, learn_sigma=True, n_iter=5),
     "DBN": dict(learning_rate=1e30, weight_decay=1e10),
+    "CategoricalRBM": dict(learning_rate=1e30, weight_decay=1e10),
 }
 
 
