@@ -70,6 +70,36 @@ def relu_draw(a, u32):
     return np.maximum(a - ndtri_exp(lu + log_ndtr(a)), 0.0)
 
 
+def softmax_groups(a, categories):
+    """Softmax of each group of columns (group j has categories[j] columns)."""
+    out = np.empty_like(a, dtype=np.float64)
+    o = 0
+    for q in categories:
+        z = a[:, o:o + q] - a[:, o:o + q].max(axis=1, keepdims=True)
+        e = np.exp(z)
+        out[:, o:o + q] = e / e.sum(axis=1, keepdims=True)
+        o += q
+    return out
+
+
+def categorical_draw(p, u32, categories):
+    """The documented categorical draw: t = (U + 1/2) 2^-32 from the uint32 at
+    each group's first column; the first category whose running sum of p
+    exceeds t (the last one with p > 0 if none does); one-hot rows."""
+    out = np.zeros_like(p)
+    o = 0
+    rows = np.arange(p.shape[0])
+    for q in categories:
+        t = (u32[:, o].astype(np.float64) + 0.5) * 2.0 ** -32
+        cum = np.cumsum(p[:, o:o + q], axis=1)
+        above = cum > t[:, None]
+        last = q - 1 - np.argmax((p[:, o:o + q] > 0)[:, ::-1], axis=1)
+        pick = np.where(above.any(axis=1), np.argmax(above, axis=1), last)
+        out[rows, o + pick] = 1.0
+        o += q
+    return out
+
+
 # hidden unit type -> (mean of the activations, draw from activations and uint32s)
 HIDDEN = {
     "bernoulli": (expit, lambda a, u: bernoulli(expit(a), u)),
@@ -80,7 +110,8 @@ HIDDEN = {
 def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
               momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None,
               gaussian=False, normal_dtype=np.float64, sigma=None, sigma_lr=0.0,
-              log_sigma_range=(-np.inf, np.inf), hidden="bernoulli"):
+              log_sigma_range=(-np.inf, np.inf), hidden="bernoulli",
+              categories=None):
     """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
 
     ``gaussian`` makes the visible units Gaussian, v ~ N(b + sigma (h W),
@@ -99,6 +130,10 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
 
     ``hidden="relu"`` gives the hidden units the ReLU unit type (means and
     exact draws of the truncated normal, from the same uint32 per unit).
+
+    ``categories`` (a list of q_j) makes the visible units categorical: X
+    is then one-hot, and each group of q_j columns is drawn from its softmax
+    with the uint32 at the group's first column (:func:`categorical_draw`).
 
     Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None, and
     sigma as a sixth element when ``sigma`` is given.
@@ -152,6 +187,9 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
             h_from = Hc
             if gaussian:
                 vneg = Hc @ W + bs + Z[:, s]
+            elif categories is not None:
+                vneg = categorical_draw(softmax_groups(Hc @ W + b, categories),
+                                        r[:, :F], categories)
             else:
                 vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
             aneg = vneg @ W.T + c

@@ -21,6 +21,7 @@ from ._random cimport (
     sparse_rows,
 )
 from ._units cimport (
+    CATEGORICAL,
     N_UNIT_TYPES,
     RELU,
     relu_diff_sum,
@@ -153,17 +154,29 @@ def units_bias(int code, const floating[::1] b, const floating[::1] sigma):
     return out
 
 
-def units_mean(int code, floating[:, ::1] x, const floating[::1] bias):
+cdef const int *_glen(int code, groups, int n) except? NULL:
+    """The categorical group layout as a pointer (NULL for other unit types)."""
+    cdef const int[::1] g
+    if code != CATEGORICAL:
+        return NULL
+    from ._rbm import _check_groups
+    _check_groups(groups, n)
+    g = groups
+    return &g[0]
+
+
+def units_mean(int code, floating[:, ::1] x, const floating[::1] bias, groups=None):
     """E[phi(x) | I] in place for inputs I in ``x`` (bias in the coupling
-    space); returns x."""
+    space; categorical units: ``groups``, their int32 layout); returns x."""
     _check_unit(code, x, bias, bias)
-    unit_mean(code, &x[0, 0], x.shape[1], &bias[0], x.shape[0], x.shape[1])
+    unit_mean(code, &x[0, 0], x.shape[1], &bias[0], x.shape[0], x.shape[1],
+              _glen(code, groups, x.shape[1]))
     return np.asarray(x)
 
 
 def units_sample(int code, floating[:, ::1] x, const floating[::1] bias,
                  const uint32_t[:, ::1] u, const floating[:, ::1] z,
-                 bint from_mean=False):
+                 bint from_mean=False, groups=None):
     """A draw of phi(x) | I in place for inputs I in ``x`` (or, with
     ``from_mean``, from conditional means in ``x``), with uniforms ``u`` and
     normals ``z`` shaped like x; returns x."""
@@ -176,15 +189,16 @@ def units_sample(int code, floating[:, ::1] x, const floating[::1] bias,
             raise ValueError("ReLU units are drawn from their inputs, not their means")
         unit_sample_mean(code, &x[0, 0], x.shape[1], &x[0, 0], x.shape[1],
                          &u[0, 0], u.shape[1], &z[0, 0], z.shape[1],
-                         x.shape[0], x.shape[1])
+                         x.shape[0], x.shape[1], _glen(code, groups, x.shape[1]))
     else:
         unit_sample(code, &x[0, 0], x.shape[1], &bias[0], &u[0, 0], u.shape[1],
-                    &z[0, 0], z.shape[1], x.shape[0], x.shape[1])
+                    &z[0, 0], z.shape[1], x.shape[0], x.shape[1],
+                    _glen(code, groups, x.shape[1]))
     return np.asarray(x)
 
 
 def units_log_partition(int code, floating[:, ::1] x, const floating[::1] bias,
-                        const floating[::1] sigma, int chunk=0):
+                        const floating[::1] sigma, int chunk=0, groups=None):
     """Per row, the layer's log-partition for inputs ``x`` (bias in the
     coupling space), summed over column chunks of ``chunk`` units (0: one)."""
     _check_unit(code, x, bias, sigma)
@@ -193,9 +207,13 @@ def units_log_partition(int code, floating[:, ::1] x, const floating[::1] bias,
     cdef int n = x.shape[1]
     cdef int step = n if chunk <= 0 else chunk
     cdef int j0
+    cdef const int *glen = _glen(code, groups, n)
+    if glen != NULL:
+        step = n        # a chunk must not split a group
     for j0 in range(0, n, step):
         unit_log_partition(code, &x[0, j0], x.shape[1], &bias[j0], &sigma[j0],
-                           x.shape[0], min(step, n - j0), &o[0])
+                           x.shape[0], min(step, n - j0), &o[0],
+                           (glen + j0) if glen != NULL else NULL)
     return out
 
 
