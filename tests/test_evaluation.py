@@ -422,7 +422,7 @@ def test_other_bad_input():
 
 # -- which models the likelihood code supports -----------------------------------------
 
-SUPPORTED = r"BernoulliRBM, GaussianBernoulliRBM and BoltzmannMachine"
+SUPPORTED = r"BernoulliRBM, GaussianBernoulliRBM, CategoricalRBM and BoltzmannMachine"
 
 
 def _fitted_hopfield():
@@ -445,7 +445,8 @@ def _fitted_dbn():
     (lambda m: likelihood.log_partition(m), SUPPORTED),
     (lambda m: likelihood.log_partition(m, "ais"), SUPPORTED),
     (lambda m: log_likelihood(m, np.zeros((2, 8))), SUPPORTED),
-    (lambda m: ais(m, np.zeros((2, 8))), r"BernoulliRBM and GaussianBernoulliRBM"),
+    (lambda m: ais(m, np.zeros((2, 8))),
+     r"BernoulliRBM, GaussianBernoulliRBM and CategoricalRBM"),
 ], ids=["exact", "log_partition", "log_partition-ais", "log_likelihood", "ais"])
 def test_unsupported_models_raise_type_error(make, call, names):
     model = make()

@@ -336,9 +336,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.method = method
 
     def __setstate__(self, state):
-        # models pickled by boltz 0.1 had method=
+        # models pickled by boltz 0.1 had method= and no n_categories=
         super().__setstate__(upgrade_pickled_state(
-            state, renamed=[("method", "negative_phase")]))
+            state, renamed=[("method", "negative_phase")],
+            added=[("n_categories", "auto")]))
 
     @property
     def _n_features_out(self):
