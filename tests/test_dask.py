@@ -495,3 +495,26 @@ def test_bad_blocks_of_patterns_name_the_block(client):
         fit_distributed(HopfieldNetwork(),
                         _from_blocks([P[:10].astype(np.float32), P[10:]],
                                      dtype=np.float64), client=client)
+
+
+def test_categorical_rbm_counts_categories_and_learns(client, digits_split):
+    """n_categories='auto' is counted on the dask array (max + 1 per feature),
+    the blocks train the softmax model, and a DBN with a categorical bottom
+    layer trains layer by layer."""
+    from boltz import DBN, CategoricalRBM
+    codes = np.rint(digits_split[0] * 16).astype(np.int64)
+    test = np.rint(digits_split[1] * 16).astype(np.int64)
+    dX = da.from_array(codes, chunks=(700, -1))
+    params = dict(n_components=16, n_iter=5, learning_rate=0.05, random_state=0)
+    est = CategoricalRBM(**params)
+    rbm = fit_distributed(est, dX, client=client)
+    assert est.n_categories == "auto"                   # the parameter is kept
+    np.testing.assert_array_equal(rbm.n_categories_, codes.max(axis=0) + 1)
+    params["n_categories"] = 17                         # test codes unseen in fit
+    rbm = fit_distributed(CategoricalRBM(**params), dX, client=client)
+    untrained = CategoricalRBM(**{**params, "n_iter": 0}).fit(codes)
+    assert rbm.pseudo_likelihood(test).mean() > \
+        untrained.pseudo_likelihood(test).mean() + 20
+    dbn = fit_distributed(DBN((8, 4), visible="categorical", n_categories=17,
+                              n_iter=2, random_state=0), dX, client=client)
+    assert dbn.transform(test).shape == (len(test), 4)
