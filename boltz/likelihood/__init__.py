@@ -69,12 +69,16 @@ def exact_log_partition(model, *, n_jobs=None):
     layer is summed out in closed form by its unit type's log-partition:
     the smaller layer of a :class:`~boltz.BernoulliRBM` and the hidden layer
     of a :class:`~boltz.GaussianBernoulliRBM`, whose Gaussian visibles are
-    integrated exactly, learned ``sigma_`` included::
+    integrated exactly, learned ``sigma_`` included, and the hidden layer of
+    a :class:`~boltz.CategoricalRBM`, whose features are summed by a
+    log-sum-exp over their categories (with ReLU hidden units its
+    ``prod(n_categories_)`` visible patterns are enumerated instead)::
 
         Bernoulli: log Z = logsumexp_s [a_S . s + sum_i softplus(a_O[i] + (s M)[i])]
         Gaussian:  log Z = sum_i log(sqrt(2 pi) sigma_i)
                    + logsumexp_h [c . h + sum_i ((b_i / sigma_i) I_i + I_i^2 / 2)],
                    I = h W
+        Categorical: log Z = logsumexp_h [c . h + sum_j logsumexp_k (b_jk + (h W)_jk)]
 
     (``a_S``, ``a_O``: biases of the enumerated and the summed-out layer,
     ``M`` the weights between them).  The sum over the ``2**m`` states runs
@@ -86,7 +90,7 @@ def exact_log_partition(model, *, n_jobs=None):
 
     Parameters
     ----------
-    model : BernoulliRBM, GaussianBernoulliRBM or BoltzmannMachine
+    model : BernoulliRBM, GaussianBernoulliRBM, CategoricalRBM or BoltzmannMachine
         A fitted model.
     n_jobs : int, default=None
         Threads of the kernel (RBMs); None uses ``model.n_jobs``.  The
@@ -151,7 +155,11 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
     - for Gaussian visible units, independent Gaussians with the data's
       per-feature mean and variance (the model's ``N(b, sigma**2)`` without
       X); its Gibbs step draws h given v, then each v_i from a Gaussian whose
-      precision is ``(1 - beta) / s_i**2 + beta / sigma_i**2``.
+      precision is ``(1 - beta) / s_i**2 + beta / sigma_i**2``;
+    - for categorical visible units, independent features with the data's
+      category frequencies smoothed by one pseudo-count per category
+      (uniform without X); every visible draw is one softmax draw per
+      feature.
 
     The chains run in a compiled kernel, one random stream per chain, so a
     seeded run gives the same result for any number of threads.
@@ -164,10 +172,11 @@ def ais(model, X=None, *, n_chains=100, betas=None, reverse=False,
 
     Parameters
     ----------
-    model : BernoulliRBM or GaussianBernoulliRBM
+    model : BernoulliRBM, GaussianBernoulliRBM or CategoricalRBM
         A fitted RBM.
     X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
-        Data, usually the training set.  When given, the base model is
+        Data, usually the training set (for a CategoricalRBM its integer
+        codes, or their one-hot columns).  When given, the base model is
         fitted to it (base-rate biases, or Gaussian means and variances),
         which makes AIS far more accurate on real data.  Required for
         ``reverse=True``, whose chains start at ``n_chains`` rows of X drawn
