@@ -39,6 +39,7 @@ seconds); the full run takes a few minutes on two cores.
 
 import argparse
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -174,11 +175,12 @@ def digits_likelihood(Xtr, Xte):
     ]
     print_table(("model", "train LL", "test LL", "log P(valid one-hot)", "fit time"),
                 rows)
-    print(f"LL = mean log-likelihood per image in nats (higher is better); PCD-1, "
-          f"{LL_EPOCHS} epochs, learning rate {LL_LR}, batch 10.  The Bernoulli "
-          f"model gives the valid one-hot patterns a total probability of "
-          f"exp({log_valid:.2f}) = {np.exp(log_valid):.2g}; the rest of its mass is "
-          "on patterns that are no image.\n")
+    print(textwrap.fill(
+        f"LL = mean log-likelihood per image in nats (higher is better); PCD-1, "
+        f"{LL_EPOCHS} epochs, learning rate {LL_LR}, batch 10.  The Bernoulli "
+        f"model gives the valid one-hot patterns a total probability of "
+        f"exp({log_valid:.2f}) = {np.exp(log_valid):.2g}; the rest of its mass is "
+        "on patterns that are no image.", 88) + "\n")
 
 
 def fashion_features():
