@@ -16,6 +16,14 @@ def show_config(file=None):
     config : dict
         The same facts as a dict (``version``, ``openmp``, ``n_threads``,
         ``python``, ``numpy``, ``scipy``, ``sklearn``, ``blas``).
+
+    Examples
+    --------
+    >>> import io
+    >>> from boltz import show_config
+    >>> config = show_config(file=io.StringIO())
+    >>> sorted(config)
+    ['blas', 'n_threads', 'numpy', 'openmp', 'python', 'scipy', 'sklearn', 'version']
     """
     import numpy
     import scipy

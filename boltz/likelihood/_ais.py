@@ -83,6 +83,13 @@ def default_schedule():
     -------
     betas : ndarray of shape (14501,)
         Increasing inverse temperatures, ``betas[0] == 0``, ``betas[-1] == 1``.
+
+    Examples
+    --------
+    >>> from boltz.evaluation import default_schedule
+    >>> betas = default_schedule()
+    >>> float(betas[0]), float(betas[-1])
+    (0.0, 1.0)
     """
     return np.concatenate([
         np.arange(500) * 1e-3,
@@ -149,6 +156,14 @@ def base_rate_biases(X, n_features=None):
     -------
     b_base : ndarray of shape (n_features,)
         The base model's visible biases (float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz.evaluation import base_rate_biases
+    >>> X = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> base_rate_biases(X).shape
+    (2,)
     """
     X = check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32))
     if n_features is not None and X.shape[1] != n_features:
