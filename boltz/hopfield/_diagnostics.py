@@ -25,7 +25,7 @@ __all__ = ["CapacityWarning", "overlap", "flip_bits", "recall_curve"]
 
 
 def overlap(recalled, patterns):
-    """Overlap ``m = xi . s / N`` of each recalled state with its pattern.
+    """Overlap ``m = (xi @ s) / N`` of each recalled state with its pattern.
 
     Both arguments may use the {0, 1} or the {-1, +1} encoding (or be
     continuous, e.g. a modern network's output, which is compared as is

@@ -230,6 +230,19 @@ class AISResult:
         Whether the chains ran in reverse (from data to the base model).
     n_temperatures : int
         Length of the schedule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.evaluation import ais
+    >>> X = (np.random.RandomState(0).rand(100, 8) > 0.5).astype(float)
+    >>> rbm = BernoulliRBM(n_components=3, n_iter=5, random_state=0).fit(X)
+    >>> res = ais(rbm, X, n_chains=20, betas=np.linspace(0, 1, 500), random_state=0)
+    >>> bool(res.log_z_lower <= res.log_z <= res.log_z_upper)
+    True
+    >>> res.log_weights.shape, res.n_temperatures, res.reverse
+    ((20,), 500, False)
     """
 
     log_z: float
