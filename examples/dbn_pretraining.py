@@ -1,4 +1,5 @@
-"""Greedy layer-wise DBN pretraining: features, fine-tuning, generation.
+"""Greedy layer-wise DBN pretraining: features, fine-tuning, generation
+====================================================================
 
 Part 1, scikit-learn's digits (8x8, 1,797 images, 20% held out): logistic
 regression on the raw pixels against ``Pipeline(DBN, LogisticRegression)``
@@ -152,7 +153,6 @@ def save_pictures(dbn, side, out_dir):
     fig.suptitle(f"DBN first-layer filters (100 of {dbn.rbms_[0].n_components})")
     path = os.path.join(out_dir, "dbn_filters.png")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     print(f"saved {path}", flush=True)
 
     S, t = timed(lambda: dbn.sample(64, n_steps=1000, random_state=0,
@@ -164,7 +164,6 @@ def save_pictures(dbn, side, out_dir):
     fig.suptitle("DBN samples (1000 Gibbs steps in the top RBM, one pass down)")
     path = os.path.join(out_dir, "dbn_samples.png")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     print(f"saved {path} (sampling took {t:.1f}s)", flush=True)
 
 
