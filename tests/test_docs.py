@@ -25,14 +25,14 @@ if not os.path.isdir(SPHINXEXT):  # an installed boltz tested outside a checkout
 sys.path.insert(0, SPHINXEXT)
 boltz_api = importlib.import_module("boltz_api")
 
-import boltz  # noqa: E402
+import boltz
 
 
 def _section(text, module):
     """The part of api.rst that documents ``module``."""
     title = f":mod:`{module}`"
     start = text.index(title + "\n")
-    nxt = re.search(r"^:mod:`", text[start + len(title):], flags=re.M)
+    nxt = re.search(r"^:mod:`", text[start + len(title):], flags=re.MULTILINE)
     return text[start:] if nxt is None else text[start:start + len(title) + nxt.start()]
 
 
@@ -44,7 +44,7 @@ def test_every_top_level_name_has_an_api_page():
         if name in boltz_api.SKIPPED:
             continue
         assert f"boltz.{name}" in pages, f"boltz.{name} has no API page"
-        assert re.search(rf"^   {re.escape(name)}$", boltz_part, flags=re.M), (
+        assert re.search(rf"^   {re.escape(name)}$", boltz_part, flags=re.MULTILINE), (
             f"boltz.{name} is not listed in the boltz section of api.rst")
 
 
@@ -56,7 +56,7 @@ def test_every_module_name_is_documented_or_linked(module_name):
     for name in module.__all__:
         if name in boltz_api.SKIPPED:
             continue
-        listed = re.search(rf"^   {re.escape(name)}$", part, flags=re.M)
+        listed = re.search(rf"^   {re.escape(name)}$", part, flags=re.MULTILINE)
         linked = f"`{name} <" in part
         assert listed or linked, f"{module_name}.{name} has no API entry"
 
@@ -69,7 +69,7 @@ def test_a_new_public_name_gets_a_page(monkeypatch):
     monkeypatch.setattr(boltz, "__all__", [*boltz.__all__, "new_function"])
     assert "boltz.new_function" in boltz_api.documented_names()
     assert re.search(r"^   new_function$", _section(boltz_api.render_api_page(), "boltz"),
-                     flags=re.M)
+                     flags=re.MULTILINE)
 
 
 def test_an_object_exported_twice_gets_one_page():
@@ -92,7 +92,7 @@ def _public_callables():
                          ids=[n for n, _ in _public_callables()])
 def test_every_public_class_and_function_has_examples(name, obj):
     doc = inspect.getdoc(obj) or ""
-    assert re.search(r"^Examples\n-{8}\n", doc, flags=re.M), (
+    assert re.search(r"^Examples\n-{8}\n", doc, flags=re.MULTILINE), (
         f"{name} has no Examples section")
     assert ">>> " in doc.split("Examples\n--------\n", 1)[1], (
         f"the Examples section of {name} has no doctest")
@@ -112,3 +112,14 @@ def test_examples_are_gallery_pages_with_a_quick_mode(filename):
     assert "--quick" in source, f"{filename}: no --quick mode for the gallery"
     assert "plt.close" not in source, (
         f"{filename}: closed figures do not reach the gallery")
+
+
+def test_the_changelog_starts_with_this_version():
+    with open(os.path.join(ROOT, "CHANGELOG.md"), encoding="utf-8") as f:
+        headings = re.findall(r"^## (\S+)(.*)$", f.read(), flags=re.MULTILINE)
+    release = re.match(r"\d+\.\d+\.\d+", boltz.__version__).group()
+    newest, note = headings[0]
+    assert newest == release, f"CHANGELOG.md starts with {newest}, boltz is {release}"
+    # a development version's entry says it is unreleased
+    assert ("dev" in boltz.__version__) == ("unreleased" in note)
+    assert "0.1.0" in [h for h, _ in headings]
