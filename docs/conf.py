@@ -12,9 +12,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "sphinxext"))
 
-import boltz  # noqa: E402
-from boltz_api import write_api_page  # noqa: E402
-from boltz_gallery import QuickArgv  # noqa: E402
+from boltz_api import write_api_page
+from boltz_gallery import QuickArgv
+
+import boltz
 
 project = "boltz"
 author = "the boltz developers"

@@ -72,7 +72,8 @@ def reconstruction_error(rbm, X):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Train an RBM with Dask from a file on disk that the client never loads")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=784)
     parser.add_argument("--rows-per-block", type=int, default=10_000)

@@ -64,7 +64,8 @@ def log_z_for_curve(rbm, X_train, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Held-out log-likelihood of RBMs: exact log Z, AIS and reverse AIS")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 100],
                         help="numbers of hidden units")
     parser.add_argument("--epochs", type=int, default=10)

@@ -10,9 +10,9 @@ it.  ``tests/test_docs.py`` checks the result against the ``__all__`` lists.
 """
 
 import importlib
-import re
 import inspect
 import os
+import re
 
 #: The documented modules, in the order of the reference.
 PUBLIC_MODULES = (
