@@ -18,6 +18,8 @@ the blocks; the client holds the model, and during a round the parameters
 that each block returns (so its memory grows with the number of blocks times
 the model's size, not with the data).
 
+Usage::
+
     python examples/dask_out_of_core.py [--rows 100000] [--rows-per-block 10000]
         [--workers 2] [--n-iter 2] [--dir DIR] [--quick]
 

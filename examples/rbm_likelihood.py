@@ -17,6 +17,8 @@ test log-likelihoods with log Z computed
 A PNG of the test log-likelihood per epoch is saved when matplotlib is
 installed.  The default run takes a few minutes on two cores.
 
+Usage::
+
     python examples/rbm_likelihood.py [--sizes 10 20 100] [--epochs 10]
                                       [--n-train 6000] [--weight-decay 1e-3]
                                       [--png FILE] [--quick]
