@@ -24,8 +24,9 @@ method                            meaning
                                   pseudo-likelihood, as a drop-in)
 ``score(X)``                      mean log-likelihood on density models;
                                   accuracy on classifiers
-``sample(n_samples=1, *,          samples from the model; the same signature
-n_steps, sampler, random_state)`` on every generative model
+``sample(n_samples=1, *, ...)``   samples from the model, with the same signature
+                                  ``sample(n_samples=1, *, n_steps, sampler,
+                                  random_state)`` on every generative model
 ``transform(X)``                  hidden means / features
 ================================  ============================================
 
@@ -114,6 +115,13 @@ def verbose_as(name, layer):
         The stack's class name (``"DBN"``).
     layer : tuple of (int, int)
         ``(k, n_layers)``, 1-based.
+
+    Examples
+    --------
+    >>> from boltz.base import progress_line, verbose_as
+    >>> with verbose_as("DBN", (2, 3)):
+    ...     print(progress_line("BernoulliRBM", 1, "pseudo-likelihood", -20.4, 0.05))
+    [DBN] Layer 2/3, Iteration 1, pseudo-likelihood = -20.40, time = 0.05s
     """
     token = _VERBOSE_AS.set((name, layer))
     try:
@@ -129,6 +137,14 @@ class DivergenceError(ValueError, FloatingPointError):
     model as it was before the call.  The message names the parameter, the
     iteration and the fix (usually a lower ``learning_rate``, or
     standardised data for Gaussian units).
+
+    Examples
+    --------
+    It is a ``ValueError``, so code that catches bad input catches it too:
+
+    >>> from boltz.base import DivergenceError
+    >>> issubclass(DivergenceError, ValueError)
+    True
     """
 
 
@@ -150,6 +166,14 @@ def progress_line(name, iteration, statistic, value, elapsed, *, layer=None):
     layer : tuple of (int, int), default=None
         ``(k, n_layers)`` for a layer of a stack: the line then reads
         ``[Name] Layer k/n, Iteration ...``.
+
+    Examples
+    --------
+    >>> from boltz.base import progress_line
+    >>> progress_line("BernoulliRBM", 3, "pseudo-likelihood", -20.413, 0.05)
+    '[BernoulliRBM] Iteration 3, pseudo-likelihood = -20.41, time = 0.05s'
+    >>> progress_line("HopfieldNetwork", 2, "units changed", 7, 0.001)
+    '[HopfieldNetwork] Iteration 2, units changed = 7, time = 0.00s'
     """
     context = _VERBOSE_AS.get()
     if context is not None and layer is None:
@@ -174,6 +198,20 @@ def check_finite_parameters(estimator, names, iteration, *, hint=None):
         The iteration just run (1-based), for the message.
     hint : str, default=None
         The fix to suggest; by default lowering ``learning_rate``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.base import DivergenceError, check_finite_parameters
+    >>> rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(np.eye(3))
+    >>> check_finite_parameters(rbm, ["components_"], iteration=1)  # finite: silent
+    >>> rbm.components_[0, 0] = np.nan
+    >>> try:
+    ...     check_finite_parameters(rbm, ["components_"], iteration=1)
+    ... except DivergenceError as exc:
+    ...     print(str(exc).split(" in iteration")[0])
+    BernoulliRBM diverged: components_ became NaN or infinite
     """
     for name in names:
         value = getattr(estimator, name, None)
@@ -198,6 +236,20 @@ def check_sample_arguments(estimator, n_samples, n_steps, sampler, samplers,
     The model must be fitted, ``n_samples`` a positive int, ``n_steps`` an int
     >= 0 and ``sampler`` one of ``samplers``; ``random_state=None`` falls back
     to the estimator's ``random_state``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.base import check_sample_arguments
+    >>> rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(np.eye(3))
+    >>> rng = check_sample_arguments(rbm, 5, 10, "gibbs", ("gibbs",), random_state=0)
+    >>> type(rng).__name__
+    'RandomState'
+    >>> check_sample_arguments(rbm, 0, 10, "gibbs", ("gibbs",), None)
+    Traceback (most recent call last):
+        ...
+    ValueError: n_samples must be a positive int, got 0.
     """
     check_is_fitted(estimator)
     if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) \
@@ -215,7 +267,18 @@ def check_sample_arguments(estimator, n_samples, n_steps, sampler, samplers,
 
 
 def param_fingerprint(arrays):
-    """A digest of arrays: any change to their values, dtype or shape changes it."""
+    """A digest of arrays: any change to their values, dtype or shape changes it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz.base import param_fingerprint
+    >>> a = np.zeros(3)
+    >>> before = param_fingerprint([a])
+    >>> a[0] = 1.0
+    >>> param_fingerprint([a]) == before
+    False
+    """
     import hashlib
 
     h = hashlib.blake2b(digest_size=16)
@@ -253,6 +316,20 @@ def renamed_parameter(estimator, old, new, *, mapping=None):
     (translated by ``mapping``); the caller then uses it in place of ``new``.
     ``new`` may name several parameters (``"objective, positive_phase"``)
     when one old parameter was split.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.base import renamed_parameter
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     renamed_parameter(BernoulliRBM(method="cd"), "method", "negative_phase")
+    'cd'
+    >>> caught[0].category.__name__
+    'FutureWarning'
+    >>> renamed_parameter(BernoulliRBM(), "method", "negative_phase") is None
+    True
     """
     import warnings
 
@@ -284,6 +361,13 @@ def upgrade_pickled_state(state, *, renamed=(), added=()):
         old name takes its ``"deprecated"`` default.
     added : iterable of (name, default)
         Parameters new in 0.2, set to their default when missing.
+
+    Examples
+    --------
+    >>> from boltz.base import upgrade_pickled_state
+    >>> upgrade_pickled_state({"method": "cd"}, renamed=[("method", "negative_phase")],
+    ...                       added=[("hidden", "bernoulli")])
+    {'method': 'deprecated', 'negative_phase': 'cd', 'hidden': 'bernoulli'}
     """
     for old, new in renamed:
         if new not in state and old in state:
@@ -314,6 +398,21 @@ class EnergyModel:
     ``score_samples`` (log p), ``score`` (mean log p) and ``sample``.  log Z
     comes from :mod:`boltz.likelihood`, which reads the model's public
     fitted attributes only.
+
+    Examples
+    --------
+    Every RBM of the family is an energy model:
+
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.base import EnergyModel
+    >>> X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> rbm = BernoulliRBM(n_components=2, n_iter=5, random_state=0).fit(X)
+    >>> isinstance(rbm, EnergyModel)
+    True
+    >>> log_p = rbm.log_likelihood(X)       # -F(x) - log Z, exact log Z here
+    >>> bool(np.allclose(log_p, -rbm.free_energy(X) - rbm.log_partition()))
+    True
     """
 
     _samplers = ("gibbs",)

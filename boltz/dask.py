@@ -1186,6 +1186,13 @@ def from_npy(path, rows_per_block):
     ValueError
         If the file does not hold a 2-D array or ``rows_per_block`` is not
         a positive int.
+
+    Examples
+    --------
+    Needs a ``.npy`` file and Dask, so the example is skipped in the test suite:
+
+    >>> from boltz.dask import from_npy
+    >>> X = from_npy("images.npy", rows_per_block=10_000)  # doctest: +SKIP
     """
     da, _ = _import_dask()
     import dask

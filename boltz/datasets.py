@@ -39,7 +39,15 @@ def _idx_path(folder, stem):
 
 
 def find_fashion_mnist(path=None):
-    """Folder holding the Fashion-MNIST IDX files, or None when absent."""
+    """Folder holding the Fashion-MNIST IDX files, or None when absent.
+
+    Examples
+    --------
+    Needs the Fashion-MNIST files, so the example is skipped in the test suite:
+
+    >>> from boltz.datasets import find_fashion_mnist
+    >>> find_fashion_mnist()  # doctest: +SKIP
+    """
     candidates = [path] if path else [os.environ.get("BOLTZ_FASHION_MNIST")]
     candidates += [] if path else list(FASHION_MNIST_DIRS)
     for folder in candidates:
@@ -85,6 +93,15 @@ def load_fashion_mnist(subset="train", *, path=None, scale=True, dtype=np.float6
     -------
     X : ndarray of shape (n_images, 784)
     y : ndarray of shape (n_images,), int64 labels 0-9
+
+    Examples
+    --------
+    Needs the Fashion-MNIST files, so the example is skipped in the test suite:
+
+    >>> from boltz.datasets import load_fashion_mnist
+    >>> X, y = load_fashion_mnist("test")  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (10000, 784)
     """
     if subset not in _FILES:
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")

@@ -1,4 +1,5 @@
-"""General Boltzmann machines: the inverse Ising problem and hidden units.
+"""General Boltzmann machines: the inverse Ising problem and hidden units
+======================================================================
 
 Part 1 - inverse Ising.  A fully visible Boltzmann machine over 0/1 units
 is an Ising model.  We draw random couplings (standard deviation 0.5) for 12

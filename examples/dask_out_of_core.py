@@ -1,4 +1,5 @@
-"""Train an RBM with Dask from a file on disk that the client never loads.
+"""Train an RBM with Dask from a file on disk that the client never loads
+======================================================================
 
 A synthetic binary data set (noisy copies of 20 random prototypes, float32)
 is written piece by piece to a ``.npy`` file with
@@ -17,11 +18,16 @@ the blocks; the client holds the model, and during a round the parameters
 that each block returns (so its memory grows with the number of blocks times
 the model's size, not with the data).
 
+Usage::
+
     python examples/dask_out_of_core.py [--rows 100000] [--rows-per-block 10000]
-        [--workers 2] [--n-iter 2] [--dir DIR]
+        [--workers 2] [--n-iter 2] [--dir DIR] [--quick]
 
 The default writes a 314 MB file (100,000 rows of 784 features) to a
-temporary directory and takes about a minute on two cores.
+temporary directory and takes about a minute on two cores; ``--quick``
+writes 10,000 rows in blocks of 2,500 and trains for one epoch.  The
+documentation's gallery shows this example without running it (it starts a
+cluster of worker processes).
 """
 
 import argparse
@@ -68,7 +74,8 @@ def reconstruction_error(rbm, X):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Train an RBM with Dask from a file on disk that the client never loads")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=784)
     parser.add_argument("--rows-per-block", type=int, default=10_000)
@@ -77,7 +84,11 @@ def main(argv=None):
     parser.add_argument("--dir", default=None,
                         help="where to write the data and the checkpoint "
                              "(default: a temporary directory, removed after)")
+    parser.add_argument("--quick", action="store_true",
+                        help="10,000 rows in blocks of 2,500, one epoch")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rows, args.rows_per_block, args.n_iter = 10_000, 2_500, 1
     try:
         from distributed import Client, LocalCluster
     except ImportError:

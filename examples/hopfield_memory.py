@@ -1,4 +1,5 @@
-"""Associative memory: store binarized digits, corrupt them, recall them.
+"""Associative memory: store binarized digits, corrupt them, recall them
+=====================================================================
 
 Ten handwritten digits (one per class, scikit-learn's 8x8 digits upsampled
 to 16x16 = 256 units and binarized) are stored in Hopfield networks with
@@ -17,9 +18,11 @@ matplotlib is installed, saves ``hopfield_recall.png`` (original /
 corrupted / recalled for each network) and ``hopfield_capacity.png``
 (recall against load for random patterns, from ``boltz.hopfield.recall_curve``).
 
-Run:  python examples/hopfield_memory.py
+Run:  python examples/hopfield_memory.py          (``--quick``: a shorter
+capacity curve, fewer probes)
 """
 
+import sys
 import time
 import warnings
 
@@ -30,6 +33,7 @@ from boltz import DenseHopfieldNetwork, HopfieldNetwork
 from boltz.hopfield import CapacityWarning, flip_bits, overlap, recall_curve
 
 SEED = 0
+QUICK = "--quick" in sys.argv[1:]
 
 
 def digit_patterns():
@@ -80,14 +84,14 @@ def main():
     print("\nStorkey recall from the 15% flipped digits, sweep by sweep (verbose=1):")
     networks["Storkey"].set_params(verbose=1).predict(corruptions["15% flipped"])
 
-    loads = np.linspace(0.025, 0.5, 12)
+    loads = np.linspace(0.025, 0.5, 8 if QUICK else 12)
     curve_nets = {
         "Hebbian": HopfieldNetwork("hebbian", random_state=SEED),
         "Storkey": HopfieldNetwork("storkey", random_state=SEED),
         "pseudo-inverse": HopfieldNetwork("pseudoinverse", random_state=SEED),
     }
     curves = {
-        name: recall_curve(net, 200, loads, noise=[0.1], n_probes=50,
+        name: recall_curve(net, 200, loads, noise=[0.1], n_probes=20 if QUICK else 50,
                            random_state=SEED)
         for name, net in curve_nets.items()
     }
@@ -121,7 +125,6 @@ def main():
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
     fig.tight_layout()
     fig.savefig("hopfield_recall.png", dpi=100)
-    plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, c in curves.items():
@@ -133,7 +136,6 @@ def main():
     ax.legend()
     fig.tight_layout()
     fig.savefig("hopfield_capacity.png", dpi=100)
-    plt.close(fig)
     print("\nsaved hopfield_recall.png and hopfield_capacity.png")
 
 

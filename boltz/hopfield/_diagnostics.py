@@ -25,7 +25,7 @@ __all__ = ["CapacityWarning", "overlap", "flip_bits", "recall_curve"]
 
 
 def overlap(recalled, patterns):
-    """Overlap ``m = xi . s / N`` of each recalled state with its pattern.
+    """Overlap ``m = (xi @ s) / N`` of each recalled state with its pattern.
 
     Both arguments may use the {0, 1} or the {-1, +1} encoding (or be
     continuous, e.g. a modern network's output, which is compared as is
@@ -39,6 +39,14 @@ def overlap(recalled, patterns):
     Returns
     -------
     m : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz.hopfield import overlap
+    >>> patterns = np.array([[1, -1, 1, -1]])
+    >>> float(overlap(patterns, patterns)[0])
+    1.0
     """
     r = _as_bipolar(np.asarray(recalled, dtype=np.float64))
     p = _as_bipolar(np.asarray(patterns, dtype=np.float64))
@@ -73,6 +81,15 @@ def flip_bits(patterns, noise, random_state=None):
     Returns
     -------
     noisy : ndarray of shape (n_samples, n_units)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz.hopfield import flip_bits
+    >>> patterns = np.array([[1, -1, 1, -1]])
+    >>> noisy = flip_bits(patterns, 0.25, random_state=0)
+    >>> int((noisy != patterns).sum())
+    1
     """
     if not 0.0 <= noise <= 1.0:
         raise ValueError(f"noise is a fraction of units and must be in [0, 1], got {noise!r}.")

@@ -59,6 +59,12 @@ class CapacityWarning(UserWarning):
 
     The patterns are stored anyway; recall of some of them (or from noisy
     probes) is likely to end in spurious states.
+
+    Examples
+    --------
+    >>> from boltz.hopfield import CapacityWarning
+    >>> issubclass(CapacityWarning, UserWarning)
+    True
     """
 
 

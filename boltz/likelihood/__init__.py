@@ -339,6 +339,16 @@ def log_partition(model, method="auto", **options):
         If the model is not one of the supported models.
     ValueError
         If ``method`` is unknown, or ``"exact"`` is given AIS options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.likelihood import log_partition
+    >>> X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> rbm = BernoulliRBM(n_components=2, random_state=0).fit(X)
+    >>> log_partition(rbm, "exact") == rbm.log_partition(method="exact")
+    True
     """
     if method not in ("auto", "exact", "ais"):
         raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")

@@ -89,6 +89,13 @@ def default_schedule():
     -------
     betas : ndarray of shape (14501,)
         Increasing inverse temperatures, ``betas[0] == 0``, ``betas[-1] == 1``.
+
+    Examples
+    --------
+    >>> from boltz.evaluation import default_schedule
+    >>> betas = default_schedule()
+    >>> float(betas[0]), float(betas[-1])
+    (0.0, 1.0)
     """
     return np.concatenate([
         np.arange(500) * 1e-3,
@@ -155,6 +162,14 @@ def base_rate_biases(X, n_features=None):
     -------
     b_base : ndarray of shape (n_features,)
         The base model's visible biases (float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz.evaluation import base_rate_biases
+    >>> X = np.array([[0.0, 1.0], [1.0, 1.0]])
+    >>> base_rate_biases(X).shape
+    (2,)
     """
     X = check_array(X, accept_sparse="csr", dtype=(np.float64, np.float32))
     if n_features is not None and X.shape[1] != n_features:
@@ -246,6 +261,19 @@ class AISResult:
         Whether the chains ran in reverse (from data to the base model).
     n_temperatures : int
         Length of the schedule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from boltz import BernoulliRBM
+    >>> from boltz.evaluation import ais
+    >>> X = (np.random.RandomState(0).rand(100, 8) > 0.5).astype(float)
+    >>> rbm = BernoulliRBM(n_components=3, n_iter=5, random_state=0).fit(X)
+    >>> res = ais(rbm, X, n_chains=20, betas=np.linspace(0, 1, 500), random_state=0)
+    >>> bool(res.log_z_lower <= res.log_z <= res.log_z_upper)
+    True
+    >>> res.log_weights.shape, res.n_temperatures, res.reverse
+    ((20,), 500, False)
     """
 
     log_z: float
