@@ -1,4 +1,5 @@
-"""Categorical (softmax) visible units and rectified (ReLU) hidden units.
+"""Categorical (softmax) visible units and rectified (ReLU) hidden units
+=====================================================================
 
 Part 1, scikit-learn's digits (8x8 images, 1,797 of them, 20% held out),
 each pixel taken as a category over its 17 grey levels (codes 0..16):
@@ -30,6 +31,8 @@ logistic regression (C=1) on the features of a ``BernoulliRBM`` with
 ``hidden="relu"`` (rectified units, Nair & Hinton 2010) against one with
 binary hidden units of the same size, and on the raw pixels.  ReLU units
 are unbounded, so they take a smaller learning rate (0.03 against 0.05).
+
+Usage::
 
     python examples/categorical_rbm.py [--quick] [--png FILE]
 
