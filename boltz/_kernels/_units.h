@@ -373,17 +373,19 @@ BOLTZ_INLINE double boltz_relu_mean_core_d(double mu, double *E, double *ex,
     return base + num / den;
 }
 
-/* The exact draw h = mu - Phi^-1(u Phi(mu)) (u = (U + 1/2) 2^-32) and the
- * mean, for mu >= -25; the caller redoes mu < -25 with boltz_relu_draw */
-BOLTZ_INLINE double boltz_relu_mean_draw_d(double mu, uint32_t U, double *mean)
+/* U as a double through a signed conversion (AVX2 has no unsigned one) */
+BOLTZ_INLINE double boltz_u32_to_d(uint32_t U)
 {
-    double E, ex;
-    *mean = boltz_relu_mean_core_d(mu, &E, &ex, 1);
-    /* U as a double through a signed conversion (AVX2 has no unsigned one) */
-    double Ud = (double)(int32_t)(U ^ 0x80000000u) + 2147483648.0;
+    return (double)(int32_t)(U ^ 0x80000000u) + 2147483648.0;
+}
+
+/* The exact draw h = mu - Phi^-1(u Phi(mu)) (u = (U + 1/2) 2^-32) for mu >=
+ * -25, given pe = Phi(-|mu|) (from boltz_relu_mean_core_d) */
+BOLTZ_INLINE double boltz_relu_draw_pe_d(double mu, double pe, uint32_t U)
+{
+    double Ud = boltz_u32_to_d(U);
     double u = (Ud + 0.5) * 2.3283064365386962891e-10;
     double v = (4294967295.5 - Ud) * 2.3283064365386962891e-10;  /* 1 - u */
-    double pe = 0.5 * E * ex;                   /* Phi(-|mu|) */
     int neg = mu < 0;
     double q = neg ? u * pe : u * (1.0 - pe);
     double omq = neg ? 1.0 - q : v + u * pe;
@@ -438,26 +440,122 @@ BOLTZ_INLINE void boltz_relu_mean_block(double *out, const double *mu, int n)
     }
 }
 
-/* h[c] <- a draw and, where mean is not NULL, mean[c] <- E[h] */
+/* The far lower tail, mu < -25 (a = -mu > 25), branch free.  There y = (a
+ * + s) / sqrt 2 > 17 and erfcx(y) = S(t) / (y sqrt(pi)), t = 1 / (a + s)^2,
+ * with S(t) = sum_n (-1)^n (2n - 1)!! t^n (the asymptotic series of erfc:
+ * its remainder is below the first omitted term, 17!! t^9 < 3e-18 at
+ * t <= 1/625 after the t^8 term), and log S(t) = L(t), L's series (from
+ * log S) to t^10 (its next term is below 1e-20 there).  So
+ *   log Phi(mu - s) - log Phi(mu) = -log1p(s / a) + L(t) - L(1 / a^2)
+ *                                   - s (a + s / 2)
+ * with no exp or erfc, and the inverse Mills ratio is lambda(a + s) =
+ * (a + s) / S(t).  h = s solves that = log u by boltz_relu_draw's Newton
+ * iteration: from the quadratic bound s0 = -2 log u / (a + sqrt(a^2 - 2
+ * log u)) (above the root), three steps s += g S(t) / (a + s) (monotone,
+ * quadratic).  s / a <= s0 / a < 0.04 (log u >= -33 log 2), so log1p(s / a)
+ * is its Taylor series to x^13 (remainder below 1e-19). */
+BOLTZ_INLINE double boltz_relu_tail_S_d(double t)
+{
+    double p = 2027025.0;                 /* 15!! */
+    p = p * t - 135135.0;
+    p = p * t + 10395.0;
+    p = p * t - 945.0;
+    p = p * t + 105.0;
+    p = p * t - 15.0;
+    p = p * t + 3.0;
+    p = p * t - 1.0;
+    return p * t + 1.0;
+}
+
+BOLTZ_INLINE double boltz_relu_tail_L_d(double t)
+{
+    double p = 1227782785.0 / 2.0;
+    p = p * t - 288018721.0 / 9.0;
+    p = p * t + 14876033.0 / 8.0;
+    p = p * t - 854197.0 / 7.0;
+    p = p * t + 55205.0 / 6.0;
+    p = p * t - 4081.0 / 5.0;
+    p = p * t + 353.0 / 4.0;
+    p = p * t - 37.0 / 3.0;
+    p = p * t + 5.0 / 2.0;
+    p = p * t - 1.0;
+    return p * t;
+}
+
+BOLTZ_INLINE double boltz_log1p_small_d(double x)
+{
+    double p = 1.0 / 13.0;
+    p = p * x - 1.0 / 12.0;
+    p = p * x + 1.0 / 11.0;
+    p = p * x - 1.0 / 10.0;
+    p = p * x + 1.0 / 9.0;
+    p = p * x - 1.0 / 8.0;
+    p = p * x + 1.0 / 7.0;
+    p = p * x - 1.0 / 6.0;
+    p = p * x + 1.0 / 5.0;
+    p = p * x - 1.0 / 4.0;
+    p = p * x + 1.0 / 3.0;
+    p = p * x - 1.0 / 2.0;
+    p = p * x + 1.0;
+    return p * x;
+}
+
+BOLTZ_INLINE double boltz_relu_tail_draw_d(double mu, uint32_t U)
+{
+    double a = -mu;
+    double u = (boltz_u32_to_d(U) + 0.5) * 2.3283064365386962891e-10;
+    double lu = boltz_log_pos_d(u);
+    double ia = 1.0 / a;
+    double La = boltz_relu_tail_L_d(ia * ia);
+    double a2 = a < 1e150 ? a * a : 1e300;
+    double s = -2.0 * lu / (a + boltz_sqrt_pos_d(a2 - 2.0 * lu));
+    for (int it = 0; it < 3; it++) {
+        double ix = 1.0 / (a + s), t = ix * ix;
+        double g = (boltz_relu_tail_L_d(t) - La) - boltz_log1p_small_d(s * ia)
+                   - s * (a + 0.5 * s) - lu;
+        s += g * boltz_relu_tail_S_d(t) * ix;
+    }
+    return s > 0.0 ? s : 0.0;
+}
+
+/* h[c] <- a draw and mean[c] <- E[h], for inputs mu.  Blocks with inputs
+ * below -25 are split: each side is gathered into contiguous buffers and
+ * drawn by its own (vectorised) loop, so neither pays for the other. */
 BOLTZ_INLINE void boltz_relu_draw_block(double *h, double *mean, const double *mu,
                                          const uint32_t *u, int n)
 {
-    int tail = 0;
-    if (mean != NULL) {
-        for (int c = 0; c < n; c++)
-            h[c] = boltz_relu_mean_draw_d(mu[c], u[c], &mean[c]);
-    } else {
-        for (int c = 0; c < n; c++) {
-            double m;
-            h[c] = boltz_relu_mean_draw_d(mu[c], u[c], &m);
-        }
+    double pe[BOLTZ_SP_BLOCK], gm[BOLTZ_SP_BLOCK], gp[BOLTZ_SP_BLOCK];
+    double gh[BOLTZ_SP_BLOCK];
+    uint32_t gu[BOLTZ_SP_BLOCK];
+    int idx[BOLTZ_SP_BLOCK];
+    int n_tail = 0;
+    for (int c = 0; c < n; c++) {
+        double E, ex;
+        mean[c] = boltz_relu_mean_core_d(mu[c], &E, &ex, 1);
+        pe[c] = 0.5 * E * ex;                   /* Phi(-|mu|) */
     }
     for (int c = 0; c < n; c++)
-        tail |= mu[c] < -25.0;
-    if (tail)
+        n_tail += mu[c] < -25.0;
+    if (n_tail == 0) {
         for (int c = 0; c < n; c++)
-            if (mu[c] < -25.0)
-                h[c] = boltz_relu_draw(mu[c], u[c]);
+            h[c] = boltz_relu_draw_pe_d(mu[c], pe[c], u[c]);
+        return;
+    }
+    /* the regular inputs first, then the tail's from the top */
+    int nr = 0, nt = n;
+    for (int c = 0; c < n; c++) {
+        int k = mu[c] < -25.0 ? --nt : nr++;
+        idx[k] = c;
+        gm[k] = mu[c];
+        gp[k] = pe[c];
+        gu[k] = u[c];
+    }
+    for (int k = 0; k < nr; k++)
+        gh[k] = boltz_relu_draw_pe_d(gm[k], gp[k], gu[k]);
+    for (int k = nr; k < n; k++)
+        gh[k] = boltz_relu_tail_draw_d(gm[k], gu[k]);
+    for (int k = 0; k < n; k++)
+        h[idx[k]] = gh[k];
 }
 
 /* Block loops, rows x cols with row strides; `bias` per column.  Rows are
@@ -484,7 +582,7 @@ BOLTZ_CLONES static __attribute__((unused)) void boltz_relu_sample_##SUF(      \
     T *out, long ldo, const T *in, long ldi, const T *bias,                    \
     const uint32_t *u, long ldu, int rows, int cols)                           \
 {                                                                              \
-    double mu[BOLTZ_SP_BLOCK], h[BOLTZ_SP_BLOCK];                              \
+    double mu[BOLTZ_SP_BLOCK], h[BOLTZ_SP_BLOCK], mean[BOLTZ_SP_BLOCK];        \
     for (int r = 0; r < rows; r++) {                                           \
         T *o = out + r * ldo;                                                  \
         const T *x = in + r * ldi;                                             \
@@ -493,7 +591,7 @@ BOLTZ_CLONES static __attribute__((unused)) void boltz_relu_sample_##SUF(      \
             int m = cols - c0 < BOLTZ_SP_BLOCK ? cols - c0 : BOLTZ_SP_BLOCK;   \
             for (int c = 0; c < m; c++)                                        \
                 mu[c] = (double)x[c0 + c] + (double)bias[c0 + c];              \
-            boltz_relu_draw_block(h, NULL, mu, ur + c0, m);                    \
+            boltz_relu_draw_block(h, mean, mu, ur + c0, m);                    \
             for (int c = 0; c < m; c++)                                        \
                 o[c0 + c] = (T)h[c];                                           \
         }                                                                      \
