@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.integrate import quad
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import log_ndtr, logsumexp, ndtri_exp
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -114,6 +114,46 @@ def test_relu_kernel_draw_is_the_exact_inverse_cdf(mu):
     expected = 1 / a - 2 / a ** 3 + 10 / a ** 5 - 74 / a ** 7 if mu < -100 else \
         _quad_moments(mu)[1]
     assert_allclose(mean, expected, rtol=1e-10 if mu > -100 else 1e-14)
+
+
+@pytest.mark.parametrize("mu", [-25.0 - 1e-9, -25.0, -24.999999, -4 * math.sqrt(2) - 1e-9,
+                                -4 * math.sqrt(2) + 1e-9, -0.46875 * math.sqrt(2),
+                                -1e-12, 0.0, 1e-12, 0.46875 * math.sqrt(2),
+                                4 * math.sqrt(2) + 1e-9, 6.0, 9.0, 40.0])
+def test_relu_kernel_draw_quantiles_across_branch_boundaries(mu):
+    """The draw against scipy's ndtri_exp, h = mu - Phi^-1(u Phi(mu)), at the
+    edges of the kernel's branches: Cody's erfcx intervals (|mu| / sqrt 2 =
+    0.46875, 4), the sign of mu, the far-tail solver (mu < -25), and AS 241's
+    intervals (u spanning (0, 1), so q = u Phi(mu) crosses 0.075, 0.925 and,
+    for mu >= 6, the r > 5 tail 1 - q < exp(-25))."""
+    rng = np.random.RandomState(5)
+    n = 4000
+    U = rng.randint(0, 2**32, size=(1, n), dtype=np.uint64).astype(np.uint32)
+    U[0, :6] = [0, 1, 7, 2**31, 2**32 - 8, 2**32 - 1]
+    x = np.full((1, n), mu)
+    _, h = _testing.units_mean_sample(2, x, np.zeros(n), U)
+    u = (U.astype(np.float64) + 0.5) * 2.0 ** -32
+    if mu >= -25:
+        expected = np.maximum(mu - ndtri_exp(np.log(u) + log_ndtr(mu)), 0.0)
+        assert_allclose(h, expected, rtol=1e-12, atol=1e-13 * (1 + abs(mu)))
+    else:
+        tol = 1e-12 + 4e-16 * mu * mu
+        assert_allclose(log_ndtr(mu - h) - log_ndtr(mu), np.log(u), rtol=0, atol=tol)
+
+
+def test_relu_kernel_mixed_blocks_match_single_units():
+    """A row mixing far-tail (mu < -25) and regular inputs is split into two
+    gathered runs: each unit's draw and mean are those of the unit alone."""
+    rng = np.random.RandomState(6)
+    mix = np.tile([-30.0, 2.0, -1e5, -24.0, -26.0, 0.5, -300.0, 7.0, -1e6, 1e6], 31)
+    mix = mix[None, :300]
+    U = rng.randint(0, 2**32, size=mix.shape, dtype=np.uint64).astype(np.uint32)
+    mean, h = _testing.units_mean_sample(2, mix.copy(), np.zeros(mix.shape[1]), U)
+    assert np.all(np.isfinite(h)) and np.all(h >= 0) and np.all(np.isfinite(mean))
+    for k in range(mix.shape[1]):
+        m1, h1 = _testing.units_mean_sample(2, mix[:, k:k + 1].copy(), np.zeros(1),
+                                            U[:, k:k + 1])
+        assert h1[0, 0] == h[0, k] and m1[0, 0] == mean[0, k], k
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -67,6 +67,12 @@ cdef extern from "_units.h":
     void boltz_relu_sample_f(float *out, long ldo, const float *x, long ldi,
                              const float *bias, const uint32_t *u, long ldu,
                              int rows, int cols) noexcept nogil
+    void boltz_relu_mean_sample_d(double *x, long ld, const double *bias, int rows,
+                                  int cols, int first, double *out, long ldo,
+                                  const uint32_t *u, long ldu) noexcept nogil
+    void boltz_relu_mean_sample_f(float *x, long ld, const float *bias, int rows,
+                                  int cols, int first, float *out, long ldo,
+                                  const uint32_t *u, long ldu) noexcept nogil
     double boltz_relu_diff_sum_d(const double *a, double b1, double b0,
                                  int n) noexcept nogil
     double boltz_relu_diff_sum_f(const float *a, double b1, double b0,
@@ -261,12 +267,13 @@ cdef inline void unit_mean_sample(int code, floating *x, long ld,
     uint32 draws only).
 
     Bernoulli units: ``unit_mean`` then ``unit_sample_mean`` from the means,
-    exactly; ReLU units draw from the inputs first, then average.
+    exactly; ReLU units draw and average in one pass over the inputs.
     """
     if code == RELU:
-        relu_sample(out, ldo, x + <long>first * ld, ld, bias, u, ldu,
-                    rows - first, cols)
-        relu_mean(x, ld, bias, rows, cols)
+        if floating is float:
+            boltz_relu_mean_sample_f(x, ld, bias, rows, cols, first, out, ldo, u, ldu)
+        else:
+            boltz_relu_mean_sample_d(x, ld, bias, rows, cols, first, out, ldo, u, ldu)
     else:
         unit_mean(code, x, ld, bias, rows, cols)
         unit_sample_mean(code, out, ldo, x + <long>first * ld, ld, u, ldu, NULL, 0,
