@@ -19,6 +19,9 @@
  * a non-zero probability when rounding leaves the total below t.  A draw
  * thus costs one uint32 per feature and reads the others of the group's
  * columns not at all (they keep the layout of a Bernoulli layer's draws).
+ * The negative phase draws from the inputs directly (`_sample`): the same
+ * category from the running sums of the unnormalised exp terms against t
+ * times their total, with no division and one dependent chain per group.
  */
 #ifndef BOLTZ_CATEGORICAL_H
 #define BOLTZ_CATEGORICAL_H
@@ -74,17 +77,16 @@ boltz_categorical_draw_##SUFFIX(T *out, long ldo, const T *p, long ldp,       \
             int q = glen[s];                                                   \
             double t = ((double)ur[s] + 0.5) * 2.3283064365386963e-10;         \
             double acc = 0.0;                                                  \
-            int pick = -1, last = 0;                                           \
+            int below = 0, last = 0;                                           \
+            /* branch-free: the running sums rise, so the first category     \
+             * whose sum exceeds t is the count of sums that do not */        \
             for (int k = 0; k < q; k++) {                                      \
                 double pk = (double)pr[s + k];                                 \
-                if (pk > 0.0)                                                  \
-                    last = k;                                                  \
+                last = pk > 0.0 ? k : last;                                    \
                 acc += pk;                                                     \
-                if (pick < 0 && acc > t)                                       \
-                    pick = k;                                                  \
+                below += acc <= t;                                             \
             }                                                                  \
-            if (pick < 0)                                                      \
-                pick = last;                                                   \
+            int pick = below < q ? below : last;                               \
             for (int k = 0; k < q; k++)                                        \
                 o[s + k] = (T)(k == pick);                                     \
             s += q;                                                            \
@@ -92,7 +94,53 @@ boltz_categorical_draw_##SUFFIX(T *out, long ldo, const T *p, long ldp,       \
     }                                                                          \
 }
 
+/* x[r, :] <- one-hot draws from softmax(x[r, :] + bias) per group, in place,
+ * without forming the probabilities: e_k = exp(y_k - max) (never 0: the exp
+ * of _math.h clamps its argument), their running sums S_k, and the draw is
+ * the first k with S_k > t S_q, t = (U + 1/2) 2^-32 (the same category as
+ * the running sum of the probabilities exceeding t, up to rounding) */
+#define BOLTZ_CATEGORICAL_SAMPLE(SUFFIX, T, EXP)                                \
+BOLTZ_CLONES static __attribute__((unused)) void                              \
+boltz_categorical_sample_##SUFFIX(T *x, long ld, const T *bias, const int *glen, \
+                                  const uint32_t *u, long ldu, int rows, int cols) \
+{                                                                              \
+    for (int r = 0; r < rows; r++) {                                          \
+        T *restrict row = x + r * ld;                                          \
+        const uint32_t *ur = u + r * ldu;                                      \
+        for (int c = 0; c < cols; c++)                                        \
+            row[c] += bias[c];                                                 \
+        int s = 0;                                                             \
+        while (s < cols) {                                                     \
+            int q = glen[s];                                                   \
+            T *restrict g = row + s;                                           \
+            T m0 = g[0], m1 = g[q - 1];                                        \
+            for (int k = 1; k + 1 < q; k += 2) {                               \
+                m0 = g[k] > m0 ? g[k] : m0;                                    \
+                m1 = g[k + 1] > m1 ? g[k + 1] : m1;                            \
+            }                                                                  \
+            T m = m0 > m1 ? m0 : m1;                                           \
+            for (int k = 0; k < q; k++)                                        \
+                g[k] = EXP(g[k] - m);                                          \
+            double acc = 0.0;                                                  \
+            for (int k = 0; k < q; k++) {                                      \
+                acc += (double)g[k];                                           \
+                g[k] = (T)acc;                                                 \
+            }                                                                  \
+            double thr = ((double)ur[s] + 0.5) * 2.3283064365386963e-10 * acc; \
+            int below = 0;                                                     \
+            for (int k = 0; k < q; k++)                                        \
+                below += (double)g[k] <= thr;                                  \
+            int pick = below < q ? below : q - 1;                              \
+            for (int k = 0; k < q; k++)                                        \
+                g[k] = (T)(k == pick);                                         \
+            s += q;                                                            \
+        }                                                                      \
+    }                                                                          \
+}
+
 BOLTZ_CATEGORICAL(d, double, boltz_exp_nonpos_d)
+BOLTZ_CATEGORICAL_SAMPLE(d, double, boltz_exp_nonpos_d)
+BOLTZ_CATEGORICAL_SAMPLE(f, float, boltz_exp_nonpos_f)
 BOLTZ_CATEGORICAL(f, float, boltz_exp_nonpos_f)
 
 /* sum over groups of log sum_k exp(x[k] + y[k]), in double (x or y may be

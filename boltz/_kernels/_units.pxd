@@ -52,6 +52,12 @@ cdef extern from "_categorical.h":
     void boltz_categorical_draw_f(float *out, long ldo, const float *p, long ldp,
                                   const int *glen, const uint32_t *u, long ldu,
                                   int rows, int cols) noexcept nogil
+    void boltz_categorical_sample_d(double *x, long ld, const double *bias,
+                                    const int *glen, const uint32_t *u, long ldu,
+                                    int rows, int cols) noexcept nogil
+    void boltz_categorical_sample_f(float *x, long ld, const float *bias,
+                                    const int *glen, const uint32_t *u, long ldu,
+                                    int rows, int cols) noexcept nogil
     double boltz_group_logsumexp_sum2_d(const double *x, const double *y,
                                         const int *glen, int n) noexcept nogil
 
@@ -251,8 +257,10 @@ cdef inline void unit_sample(int code, floating *x, long ld, const floating *bia
     elif code == RELU:
         relu_sample(x, ld, x, ld, bias, u, ldu, rows, cols)
     elif code == CATEGORICAL:
-        softmax_groups(x, ld, bias, glen, rows, cols)
-        categorical_draw(x, ld, x, ld, glen, u, ldu, rows, cols)
+        if floating is float:
+            boltz_categorical_sample_f(x, ld, bias, glen, u, ldu, rows, cols)
+        else:
+            boltz_categorical_sample_d(x, ld, bias, glen, u, ldu, rows, cols)
     else:
         sigmoid_bias(x, bias, rows, cols, ld)
         bernoulli(x, ld, x, ld, u, ldu, rows, cols)

@@ -386,11 +386,17 @@ class Categorical(UnitType):
 
         codes = np.asarray(codes, dtype=np.int64)
         n = codes.shape[0]
-        cols = (codes + self.offsets[:-1]).ravel()
+        cols = codes + self.offsets[:-1]
+        cols = cols.ravel()
         if sparse:
-            indptr = np.arange(0, n * self.n_features + 1, self.n_features)
-            return sp.csr_matrix((np.ones(cols.size, dtype=dtype), cols, indptr),
-                                 shape=(n, self.n_units))
+            # built in place: rows of one entry per feature, sorted, no duplicates
+            X = sp.csr_matrix((n, self.n_units), dtype=dtype)
+            X.data = np.ones(cols.size, dtype=dtype)
+            X.indices = cols
+            X.indptr = np.arange(0, n * self.n_features + 1, self.n_features,
+                                 dtype=np.int64)
+            X.has_sorted_indices = True
+            return X
         out = np.zeros((n, self.n_units), dtype=dtype)
         out[np.repeat(np.arange(n), self.n_features), cols] = 1
         return out
