@@ -31,7 +31,26 @@
 
 #include "_math.h"
 
-#define BOLTZ_CATEGORICAL(SUFFIX, T, EXP)                                       \
+/* g[k] <- exp(g[k] - max_k g[k]) over one group of q columns (inlined into
+ * each clone of the loops that call it) */
+#define BOLTZ_GROUP_EXP(SUFFIX, T, EXP)                                         \
+static inline __attribute__((always_inline)) void                             \
+boltz_group_exp_##SUFFIX(T *restrict g, int q)                                 \
+{                                                                              \
+    T m0 = g[0], m1 = g[q - 1];                                                \
+    for (int k = 1; k + 1 < q; k += 2) {                                       \
+        m0 = g[k] > m0 ? g[k] : m0;                                            \
+        m1 = g[k + 1] > m1 ? g[k + 1] : m1;                                    \
+    }                                                                          \
+    T m = m0 > m1 ? m0 : m1;                                                   \
+    for (int k = 0; k < q; k++)                                                \
+        g[k] = EXP(g[k] - m);                                                  \
+}
+
+BOLTZ_GROUP_EXP(d, double, boltz_exp_nonpos_d)
+BOLTZ_GROUP_EXP(f, float, boltz_exp_nonpos_f)
+
+#define BOLTZ_CATEGORICAL(SUFFIX, T)                                            \
 /* x[r, :] <- softmax within each group of x[r, :] + bias */                    \
 BOLTZ_CLONES static __attribute__((unused)) void                              \
 boltz_softmax_groups_##SUFFIX(T *x, long ld, const T *bias, const int *glen,  \
@@ -45,14 +64,10 @@ boltz_softmax_groups_##SUFFIX(T *x, long ld, const T *bias, const int *glen,  \
         while (s < cols) {                                                     \
             int q = glen[s];                                                   \
             T *restrict g = row + s;                                           \
-            T m = g[0];                                                        \
-            for (int k = 1; k < q; k++)                                        \
-                m = g[k] > m ? g[k] : m;                                       \
+            boltz_group_exp_##SUFFIX(g, q);                                    \
             T sum = 0;                                                         \
-            for (int k = 0; k < q; k++) {                                      \
-                g[k] = EXP(g[k] - m);                                          \
+            for (int k = 0; k < q; k++)                                        \
                 sum += g[k];                                                   \
-            }                                                                  \
             T inv = (T)1 / sum;                                                \
             for (int k = 0; k < q; k++)                                        \
                 g[k] *= inv;                                                   \
@@ -99,7 +114,7 @@ boltz_categorical_draw_##SUFFIX(T *out, long ldo, const T *p, long ldp,       \
  * of _math.h clamps its argument), their running sums S_k, and the draw is
  * the first k with S_k > t S_q, t = (U + 1/2) 2^-32 (the same category as
  * the running sum of the probabilities exceeding t, up to rounding) */
-#define BOLTZ_CATEGORICAL_SAMPLE(SUFFIX, T, EXP)                                \
+#define BOLTZ_CATEGORICAL_SAMPLE(SUFFIX, T)                                     \
 BOLTZ_CLONES static __attribute__((unused)) void                              \
 boltz_categorical_sample_##SUFFIX(T *x, long ld, const T *bias, const int *glen, \
                                   const uint32_t *u, long ldu, int rows, int cols) \
@@ -113,14 +128,7 @@ boltz_categorical_sample_##SUFFIX(T *x, long ld, const T *bias, const int *glen,
         while (s < cols) {                                                     \
             int q = glen[s];                                                   \
             T *restrict g = row + s;                                           \
-            T m0 = g[0], m1 = g[q - 1];                                        \
-            for (int k = 1; k + 1 < q; k += 2) {                               \
-                m0 = g[k] > m0 ? g[k] : m0;                                    \
-                m1 = g[k + 1] > m1 ? g[k + 1] : m1;                            \
-            }                                                                  \
-            T m = m0 > m1 ? m0 : m1;                                           \
-            for (int k = 0; k < q; k++)                                        \
-                g[k] = EXP(g[k] - m);                                          \
+            boltz_group_exp_##SUFFIX(g, q);                                    \
             double acc = 0.0;                                                  \
             for (int k = 0; k < q; k++) {                                      \
                 acc += (double)g[k];                                           \
@@ -138,10 +146,10 @@ boltz_categorical_sample_##SUFFIX(T *x, long ld, const T *bias, const int *glen,
     }                                                                          \
 }
 
-BOLTZ_CATEGORICAL(d, double, boltz_exp_nonpos_d)
-BOLTZ_CATEGORICAL_SAMPLE(d, double, boltz_exp_nonpos_d)
-BOLTZ_CATEGORICAL_SAMPLE(f, float, boltz_exp_nonpos_f)
-BOLTZ_CATEGORICAL(f, float, boltz_exp_nonpos_f)
+BOLTZ_CATEGORICAL(d, double)
+BOLTZ_CATEGORICAL_SAMPLE(d, double)
+BOLTZ_CATEGORICAL_SAMPLE(f, float)
+BOLTZ_CATEGORICAL(f, float)
 
 /* sum over groups of log sum_k exp(x[k] + y[k]), in double (x or y may be
  * NULL for zeros) */
