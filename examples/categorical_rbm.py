@@ -255,7 +255,9 @@ def save_samples(cat, Xtr, png):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Categorical visible units and ReLU hidden units on digits "
+                    "and Fashion-MNIST.")
     parser.add_argument("--quick", action="store_true",
                         help="smaller models, fewer epochs and images")
     parser.add_argument("--png", default="digits_categorical_samples.png",

@@ -112,6 +112,8 @@ def test_examples_are_gallery_pages_with_a_quick_mode(filename):
     assert "--quick" in source, f"{filename}: no --quick mode for the gallery"
     assert "plt.close" not in source, (
         f"{filename}: closed figures do not reach the gallery")
+    # the gallery runs the script without its docstring: __doc__ is None there
+    assert "__doc__" not in source, f"{filename}: reads __doc__, None in the gallery"
 
 
 def test_the_changelog_starts_with_this_version():
