@@ -13,7 +13,7 @@ each pixel taken as a category over its 17 grey levels (codes 0..16):
   mass over all 2**1088 binary patterns, most of them impossible (no or
   several grey levels for one pixel); the probability it gives to the
   valid one-hot patterns is computed exactly, by enumerating its hidden
-  layer:
+  layer::
 
       log P(valid) = logsumexp_h [c.h + sum_pixels logsumexp_k (b + h W)_k]
                      - log Z,
