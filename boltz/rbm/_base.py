@@ -289,10 +289,14 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self : object
         """
         self._validate_params()
-        self._init_params(int(n_features), np.dtype(dtype),
+        self._init_params(self._visible_width(int(n_features)), np.dtype(dtype),
                           check_random_state(self.random_state))
         self.n_features_in_ = int(n_features)
         return self
+
+    def _visible_width(self, n_features):
+        """Visible units (columns of ``components_``) for ``n_features`` inputs."""
+        return n_features
 
     def get_training_state(self):
         """Everything training carries from one minibatch to the next.

@@ -14,13 +14,13 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._kernels._random import Streams, entropy_from, stream_generator
 from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
 from ..utils._threads import effective_n_threads, single_threaded_blas
+from ..utils._validation import check_data
 from ._base import _BaseRBM
 from ._units import Categorical
 
@@ -217,9 +217,6 @@ class CategoricalRBM(_BaseRBM):
     def _visible_params(self):
         return (self.intercept_visible_, self.n_categories_)
 
-    def _parameter_names(self):
-        return ("components_", "intercept_visible_", "intercept_hidden_")
-
     # -- input: integer codes -------------------------------------------------------
     def _codes(self, X, *, reset):
         """Validated integer codes (n_samples, n_features) as int64."""
@@ -229,7 +226,7 @@ class CategoricalRBM(_BaseRBM):
                 f"{name} takes a dense matrix of integer category codes, not a "
                 "sparse matrix; pass X.toarray(), or encode the categories with "
                 "sklearn.preprocessing.OrdinalEncoder.")
-        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
+        X = check_data(self, X, reset=reset, dtype=None, accept_sparse=False)
         if X.dtype.kind == "O":         # numbers stored as objects are numbers
             try:
                 X = X.astype(np.float64)
@@ -241,17 +238,11 @@ class CategoricalRBM(_BaseRBM):
                 f"of dtype {X.dtype}; encode string or object categories with "
                 "sklearn.preprocessing.OrdinalEncoder first, e.g. "
                 f"make_pipeline(OrdinalEncoder(), {name}()).")
-        if X.dtype.kind == "f":
-            if not np.all(np.isfinite(X)):
-                raise ValueError(
-                    f"Input X contains NaN or infinity. {name} needs a category "
-                    "code in every entry: impute the missing ones (e.g. "
-                    "sklearn.impute.SimpleImputer(strategy='most_frequent')).")
-            if np.any(X != np.round(X)):
-                raise ValueError(
-                    f"{name} expects integer category codes 0 .. q-1, but X has "
-                    "non-integer values; encode the categories with "
-                    "sklearn.preprocessing.OrdinalEncoder first.")
+        if X.dtype.kind == "f" and np.any(X != np.round(X)):
+            raise ValueError(
+                f"{name} expects integer category codes 0 .. q-1, but X has "
+                "non-integer values; encode the categories with "
+                "sklearn.preprocessing.OrdinalEncoder first.")
         if X.size and X.min() < 0:
             j = int(np.argmin(X.min(axis=0)))
             raise ValueError(
@@ -280,33 +271,28 @@ class CategoricalRBM(_BaseRBM):
             raise ValueError(f"n_categories must be >= 1 for every feature, got {q}.")
         return q
 
-    def _check_codes_in_range(self, codes, q):
-        bad = codes >= q
-        if np.any(bad):
-            j = int(np.argmax(bad.any(axis=0)))
-            raise ValueError(
-                f"feature {j} has the code {int(codes[:, j].max())}, but it has "
-                f"{int(q[j])} categories (codes 0 .. {int(q[j]) - 1}). Pass "
-                "n_categories large enough for every code, or re-encode the data "
-                "with the encoder used for fitting.")
-
     def _set_categories(self, q):
         self.n_categories_ = q
         self.category_offsets_ = np.concatenate([[0], np.cumsum(q)]).astype(np.int64)
 
+    @staticmethod
+    def _layout(q):
+        """The categorical unit type of categories q, without biases (for
+        checking and encoding codes before the model has parameters)."""
+        return Categorical(np.zeros(int(np.sum(q))), q)
+
     def _one_hot(self, codes, dtype):
-        return Categorical(np.zeros(int(self.category_offsets_[-1])),
-                           self.n_categories_).encode(codes, sparse=True, dtype=dtype)
+        return self._layout(self.n_categories_).encode(codes, sparse=True, dtype=dtype)
 
     def _check_fit_data(self, X, *, reset, dtype=None):
         codes_dtype = getattr(X, "dtype", None)
         codes = self._codes(X, reset=reset)
         if reset:
             q = self._resolve_categories(codes)
-            self._check_codes_in_range(codes, q)
+            self._layout(q).check_codes(codes)
             self._set_categories(q)
         else:
-            self._check_codes_in_range(codes, self.n_categories_)
+            self._layout(self.n_categories_).check_codes(codes)
         if dtype is None or isinstance(dtype, tuple):
             dtype = np.float32 if codes_dtype == np.float32 else np.float64
         return self._one_hot(codes, dtype)
@@ -314,7 +300,7 @@ class CategoricalRBM(_BaseRBM):
     def _validate_for_scoring(self, X):
         check_is_fitted(self, "components_")
         codes = self._codes(X, reset=False)
-        self._check_codes_in_range(codes, self.n_categories_)
+        self._layout(self.n_categories_).check_codes(codes)
         return self._one_hot(codes, self.components_.dtype)
 
     def init_training_state(self, n_features, dtype=np.float64, *, n_categories=None):
@@ -348,10 +334,10 @@ class CategoricalRBM(_BaseRBM):
             raise ValueError(f"n_categories must give >= 1 category for each of the "
                              f"{int(n_features)} features, got {q!r}.")
         self._set_categories(q.astype(np.int64))
-        self._init_params(int(self.category_offsets_[-1]), np.dtype(dtype),
-                          check_random_state(self.random_state))
-        self.n_features_in_ = int(n_features)
-        return self
+        return super().init_training_state(n_features, dtype)
+
+    def _visible_width(self, n_features):
+        return int(self.category_offsets_[-1])
 
     def get_training_state(self):
         state = super().get_training_state()

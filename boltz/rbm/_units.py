@@ -401,6 +401,21 @@ class Categorical(UnitType):
         out[np.repeat(np.arange(n), self.n_features), cols] = 1
         return out
 
+    def check_codes(self, codes):
+        """ValueError naming the first feature whose code is not below its q_j.
+
+        ``codes`` are non-negative integers (n_samples, n_features).
+        """
+        bad = np.asarray(codes) >= self.categories
+        if np.any(bad):
+            j = int(np.argmax(bad.any(axis=0)))
+            raise ValueError(
+                f"feature {j} has the code {int(np.max(codes[:, j]))}, but it has "
+                f"{int(self.categories[j])} categories (codes 0 .. "
+                f"{int(self.categories[j]) - 1}). Pass n_categories large enough "
+                "for every code, or re-encode the data with the encoder used for "
+                "fitting.")
+
     def as_one_hot(self, X, dtype=np.float64):
         """X as one-hot columns: integer codes are encoded (and checked),
         one-hot rows (sparse, or ``sum(categories)`` columns wide) pass.
@@ -423,12 +438,13 @@ class Categorical(UnitType):
                 f"{self.n_features} categorical features (or their "
                 f"{self.n_units} one-hot columns).")
         if codes.dtype.kind not in "biuf" or not np.all(np.isfinite(codes)) or \
-                np.any(codes != np.round(codes)) or np.any(codes < 0) or \
-                np.any(codes >= self.categories):
+                np.any(codes != np.round(codes)) or np.any(codes < 0):
             raise ValueError(
                 "X must hold integer category codes 0 .. q_j - 1 for each "
                 f"feature j (q = {self.categories.tolist()}).")
-        return self.encode(codes.astype(np.int64), dtype=dtype)
+        codes = codes.astype(np.int64)
+        self.check_codes(codes)
+        return self.encode(codes, dtype=dtype)
 
     def decode(self, onehot):
         """Integer codes (n_samples, n_features) of one-hot rows: each group's argmax."""
