@@ -111,7 +111,7 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
               momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None,
               gaussian=False, normal_dtype=np.float64, sigma=None, sigma_lr=0.0,
               log_sigma_range=(-np.inf, np.inf), hidden="bernoulli",
-              categories=None):
+              categories=None, centering_rate=None, offsets=None):
     """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
 
     ``gaussian`` makes the visible units Gaussian, v ~ N(b + sigma (h W),
@@ -135,8 +135,18 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     is then one-hot, and each group of q_j columns is drawn from its softmax
     with the uint32 at the group's first column (:func:`categorical_draw`).
 
-    Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None, and
-    sigma as a sixth element when ``sigma`` is given.
+    ``centering_rate`` (with ``offsets = (mu, lam)``, mu in the coupling
+    space u of the visible units) takes centred steps (Melchior, Fischer &
+    Wiskott 2016): dW = lr (<(u - mu)(h - lam)^T>_data - <...>_model -
+    weight_decay W), the plain biases step by lr (mean u_pos - mean u_neg)
+    - lam dW and lr (mean h_pos - mean h_neg) - dW mu (momentum, if any, on
+    these steps), and then mu and lam move toward the minibatch means of
+    u_pos and h_pos by ``centering_rate``.  With a learned sigma the visible
+    bias's step is scaled by the sigma after its step.
+
+    Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None,
+    sigma as a sixth element when ``sigma`` is given, and (mu, lam) last
+    when ``centering_rate`` is given.
     """
     h_mean, h_draw = HIDDEN[hidden]
     X = np.asarray(X, dtype=np.float64)
@@ -151,6 +161,9 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
             vW, vb, vc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
         else:
             vW, vb, vc = (np.array(v, dtype=np.float64) for v in velocity)
+    centred = centering_rate is not None
+    if centred:
+        mu, lam = (np.array(o, dtype=np.float64) for o in offsets)
     gens = [chain_stream(entropy, (call,), i) for i in range(n_chains)]
     n_rand = (0 if persistent else J) + k * (F + J)
     starts = even_starts(X.shape[0], batch_size)
@@ -198,6 +211,25 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         if sigma_lr:
             log_sigma = np.log(sig) + sigma_lr * log_sigma_gradient(
                 vpos, W, b, c, sig, h_from)
+        if centred:
+            gW = (hpos - lam).T @ (vpos - mu) / nb - (hneg - lam).T @ (vneg - mu) / nc
+            dW = lr * (gW - weight_decay * W)
+            db = lr * (vpos.mean(0) - vneg.mean(0)) - lam @ dW
+            dc = lr * (hpos.mean(0) - hneg.mean(0)) - dW @ mu
+            if sigma_lr:
+                sig = np.exp(np.clip(log_sigma, *log_sigma_range))
+            if gaussian:
+                db = sig * db
+            if momentum:
+                vW, vb, vc = momentum * vW + dW, momentum * vb + db, momentum * vc + dc
+                W, b, c = W + vW, b + vb, c + vc
+            else:
+                W, b, c = W + dW, b + db, c + dc
+            mu = (1 - centering_rate) * mu + centering_rate * vpos.mean(0)
+            lam = (1 - centering_rate) * lam + centering_rate * hpos.mean(0)
+            H = H.copy()
+            H[:nc] = Hc
+            continue
         gW = hpos.T @ vpos / nb - hneg.T @ vneg / nc
         gb = vpos.mean(0) - vneg.mean(0)
         if gaussian:
@@ -217,7 +249,8 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         if sigma_lr:
             sig = np.exp(np.clip(log_sigma, *log_sigma_range))
     out = (W, b, c, H, ((vW, vb, vc) if momentum else None))
-    return out + (sig,) if return_sigma else out
+    out = out + (sig,) if return_sigma else out
+    return out + ((mu, lam),) if centred else out
 
 
 def free_energy(v, W, b, c):

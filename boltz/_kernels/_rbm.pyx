@@ -207,6 +207,9 @@ cdef struct _EpochShape:
     double log_sigma_min
     double log_sigma_max
     const int *glen     # categorical visibles: group length at each group's start
+    int center          # centred gradients with offsets mu, lam
+    double center_rate  # step of the offsets' moving averages
+    long crows          # row stride of the centring partials (max_rows + n_chains)
     const int *vstarts  # n_fc + 1 column offsets of the visible chunks
     int n_fc
 
@@ -309,6 +312,113 @@ cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
             unit_couple(sh.vis, vrow, F, scale, 1, F)
 
 
+cdef void _centred_bias_step(_EpochShape sh, int f0, int fn, int rows, int n_hc,
+                             floating *b, floating *bv, const floating *sigma,
+                             floating *mu, const floating *VSc,
+                             const double *t_part, const double *wl_part,
+                             double *dbs, const double *vmean) noexcept nogil:
+    """The visible biases' centred step of the last minibatch, on f0:f0 + fn.
+
+    dbs holds lr (mean u_pos - mean u_neg); the step of the plain bias is
+    that minus sum_j dW_jf lam_j, with dW = lr (grad_W - weight_decay W)
+    the centred weight step: sum_r t_r (u_r - mu)_f with t_r = a_r (h_r -
+    lam).lam (hidden-chunk partials t_part), and lr wd (W^T lam)_f
+    (partials wl_part).  Then mu takes its moving-average step toward the
+    minibatch mean ``vmean``.
+    """
+    cdef int r, jc, f
+    cdef double t, ww
+    cdef double lrwd = sh.lr * sh.weight_decay
+    cdef double nu = sh.center_rate
+    cdef const floating *row
+    for r in range(rows):
+        t = 0.0
+        for jc in range(n_hc):
+            t = t + t_part[jc * sh.crows + r]
+        row = VSc + <long>r * sh.n_features
+        for f in range(f0, f0 + fn):
+            dbs[f] -= t * row[f]
+    if lrwd != 0.0:
+        for f in range(f0, f0 + fn):
+            ww = 0.0
+            for jc in range(n_hc):
+                ww = ww + wl_part[<long>jc * sh.n_features + f]
+            dbs[f] += lrwd * ww
+    unit_bias_step(sh.vis, dbs + f0, sigma + f0, fn)
+    for f in range(f0, f0 + fn):
+        if sh.momentum != 0.0:
+            bv[f] = <floating>(sh.momentum * bv[f] + dbs[f])
+            b[f] += bv[f]
+        else:
+            b[f] += <floating>dbs[f]
+        mu[f] = <floating>((1.0 - nu) * mu[f] + nu * vmean[f])
+
+
+cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, int nc,
+                               int n_fc, double a_pos, double a_neg,
+                               const floating *W, floating *c, floating *cv,
+                               floating *HS, const floating *mu, floating *lam,
+                               const double *m_part, double *t_part, double *wl_part,
+                               const double *sp, const double *sn) noexcept nogil:
+    """The centred step of the hidden biases of chunk j0:j0 + jn (phase C).
+
+    Turns the chunk's columns of the stacked rows HS into a_r (h_r - lam), so
+    that the weight GEMM over the centred visible rows gives dW = lr
+    grad_W (centred) (plus the decay the GEMM applies); steps c by lr
+    (mean h_pos - mean h_neg) - (dW mu)_j, with (dW mu)_j = sum_r a_r (h_rj
+    - lam_j) m_r - lr wd (W mu)_j and m_r = (u_r - mu).mu from the visible
+    chunks' partials; writes the partials t_part (rows' (h_r - lam).lam
+    a_r) and wl_part ((W^T lam) of the chunk) for the visible biases' step;
+    then moves lam toward the minibatch mean of h_pos.
+    """
+    cdef int F = sh.n_features
+    cdef int J = sh.n_hidden
+    cdef int r, j, f, q
+    cdef double g, m, t, lj
+    cdef double lrwd = sh.lr * sh.weight_decay
+    cdef double nu = sh.center_rate
+    cdef double cr[MAX_CHUNK]
+    cdef double wm[MAX_CHUNK]
+    cdef const floating *wr
+    cdef floating *hrow
+    cdef double *wl
+    for j in range(jn):
+        cr[j] = 0.0
+        wm[j] = 0.0
+    if lrwd != 0.0:
+        wl = wl_part + <long>jc * F
+        for f in range(F):
+            wl[f] = 0.0
+        for j in range(jn):
+            wr = W + <long>(j0 + j) * F
+            lj = lam[j0 + j]
+            t = 0.0
+            for f in range(F):
+                wl[f] += wr[f] * lj
+                t = t + wr[f] * mu[f]
+            wm[j] = t
+    for r in range(nb + nc):
+        g = a_pos if r < nb else -a_neg
+        m = 0.0
+        for q in range(n_fc):
+            m = m + m_part[q * sh.crows + r]
+        t = 0.0
+        hrow = HS + <long>r * J + j0
+        for j in range(jn):
+            hrow[j] = <floating>(g * (hrow[j] - lam[j0 + j]))
+            cr[j] += hrow[j] * m
+            t = t + hrow[j] * lam[j0 + j]
+        t_part[jc * sh.crows + r] = t
+    for j in range(jn):
+        g = a_pos * sp[j] - a_neg * sn[j] - cr[j] + lrwd * wm[j]
+        if sh.momentum != 0.0:
+            cv[j0 + j] = <floating>(sh.momentum * cv[j0 + j] + g)
+            c[j0 + j] += cv[j0 + j]
+        else:
+            c[j0 + j] += <floating>g
+        lam[j0 + j] = <floating>((1.0 - nu) * lam[j0 + j] + nu * sp[j] / nb)
+
+
 cdef void _epoch_thread(
     _EpochShape sh,
     const floating *X, const floating *X_data, const int64_t *X_indices,
@@ -319,6 +429,8 @@ cdef void _epoch_thread(
     floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
     floating *N0, floating *N1, floating *P,
     double *sig_d, double *sig_m, double *sig_part, floating *sig_g,
+    floating *mu, floating *lam, floating *VSc, double *m_part, double *t_part,
+    double *wl_part, double *dbs, double *vmean,
     boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
@@ -372,6 +484,9 @@ cdef void _epoch_thread(
     cdef long pstride = <long>sh.n_chains * F
     cdef floating *prow
     cdef floating *gs = NULL
+    cdef floating *crow
+    cdef const floating *rows_src
+    cdef int prev_rows = 0
 
     if sh.vis == GAUSSIAN:
         scale0 = sigma
@@ -429,6 +544,10 @@ cdef void _epoch_thread(
                     continue
                 f0 = sh.vstarts[fc]
                 fn = sh.vstarts[fc + 1] - f0
+                if sh.center and s == 0 and bi > 0:
+                    # the last minibatch's centred visible-bias step
+                    _centred_bias_step(sh, f0, fn, prev_rows, n_hc, b, bv, sigma,
+                                       mu, VSc, t_part, wl_part, dbs, vmean)
                 bias = unit_bias(sh.vis, b + f0, sigma + f0, bsc, fn)
                 if sh.partials:
                     for r in range(nc):
@@ -453,6 +572,17 @@ cdef void _epoch_thread(
                             (Nb + <long>s * F + f0) if Nb != NULL else NULL,
                             <long>sh.n_gibbs * F, nc, fn,
                             (sh.glen + f0) if sh.glen != NULL else NULL)
+                if last and sh.center:
+                    # the centred rows u - mu (for the weight step) and the
+                    # chunk's share of m_r = (u_r - mu).mu (for the hidden one)
+                    for r in range(nb + nc):
+                        vrow = VS + <long>r * F
+                        crow = VSc + <long>r * F
+                        cross = 0.0
+                        for f in range(f0, f0 + fn):
+                            crow[f] = vrow[f] - mu[f]
+                            cross = cross + crow[f] * mu[f]
+                        m_part[fc * sh.crows + r] = cross
                 if last:
                     # (a categorical chunk may be wider than the buffers)
                     q0 = f0
@@ -460,6 +590,14 @@ cdef void _epoch_thread(
                         qn = min(<int>MAX_CHUNK, f0 + fn - q0)
                         _col_sums(VS + q0, F, nb, qn, sp)
                         _col_sums(vneg + q0, F, nc, qn, sn)
+                        if sh.center:
+                            # the step waits for the hidden chunks' corrections
+                            # (applied at the next minibatch's phase B)
+                            for f in range(qn):
+                                vmean[q0 + f] = sp[f] / nb
+                                dbs[q0 + f] = a_pos * sp[f] - a_neg * sn[f]
+                            q0 += qn
+                            continue
                         for f in range(qn):
                             sp[f] = a_pos * sp[f] - a_neg * sn[f]
                         unit_bias_step(sh.vis, sp, sigma + q0, qn)
@@ -496,27 +634,34 @@ cdef void _epoch_thread(
                     continue
                 _col_sums(HS + j0, J, nb, jn, sp)
                 _col_sums(hneg + j0, J, nc, jn, sn)
-                for j in range(jn):
-                    g = a_pos * sp[j] - a_neg * sn[j]
-                    if use_mom:
-                        cv[j0 + j] = <floating>(mom * cv[j0 + j] + g)
-                        c[j0 + j] += cv[j0 + j]
-                    else:
-                        c[j0 + j] += <floating>g
                 if sh.learn_sigma:
                     # sum_{j in chunk} W_jf (h_pos^T u_pos)_jf, before W moves
                     gemm_rm(Tr, NoTrans, jn, F, nb, <floating>1.0, HS + j0, J,
                             VS, F, <floating>0.0, gs, F)
                     _weighted_col_sums(W + <long>j0 * F, gs, jn, F,
                                        sig_part + <long>jc * F)
-                # scale the stacked rows so one GEMM applies the whole gradient
-                for r in range(nb + nc):
-                    g = a_pos if r < nb else -a_neg
-                    for j in range(j0, j0 + jn):
-                        HS[<long>r * J + j] *= <floating>g
+                if sh.center:
+                    _centred_hidden_step(sh, jc, j0, jn, nb, nc, n_fc, a_pos, a_neg,
+                                         W, c, cv, HS, mu, lam, m_part, t_part,
+                                         wl_part, sp, sn)
+                    rows_src = VSc
+                else:
+                    for j in range(jn):
+                        g = a_pos * sp[j] - a_neg * sn[j]
+                        if use_mom:
+                            cv[j0 + j] = <floating>(mom * cv[j0 + j] + g)
+                            c[j0 + j] += cv[j0 + j]
+                        else:
+                            c[j0 + j] += <floating>g
+                    # scale the stacked rows so one GEMM applies the whole gradient
+                    for r in range(nb + nc):
+                        g = a_pos if r < nb else -a_neg
+                        for j in range(j0, j0 + jn):
+                            HS[<long>r * J + j] *= <floating>g
+                    rows_src = VS
                 wrow = (Wv if use_mom else W) + <long>j0 * F
                 gemm_rm(Tr, NoTrans, jn, F, nb + nc, <floating>1.0, HS + j0, J,
-                        VS, F, <floating>(mom if use_mom else 1.0 - lr * wd),
+                        rows_src, F, <floating>(mom if use_mom else 1.0 - lr * wd),
                         wrow, F)
                 if use_mom:
                     for p in range(<long>j0 * F, <long>(j0 + jn) * F):
@@ -559,6 +704,16 @@ cdef void _epoch_thread(
                 unit_couple(sh.vis, VSn + f0, F, sigma + f0, nb1, fn)
             if bi + 1 < n_batches:
                 boltz_barrier_wait(bar, T, &sense)
+        prev_rows = nb + nc
+
+    if sh.center:
+        # the last minibatch's centred visible-bias step
+        boltz_barrier_wait(bar, T, &sense)
+        for fc in range(n_fc):
+            if fc % T == tid:
+                f0 = sh.vstarts[fc]
+                _centred_bias_step(sh, f0, sh.vstarts[fc + 1] - f0, prev_rows, n_hc,
+                                   b, bv, sigma, mu, VSc, t_part, wl_part, dbs, vmean)
 
 
 def rbm_epoch(
@@ -593,6 +748,9 @@ def rbm_epoch(
     int visible_chunk=VIS_CHUNK,
     int hidden_group=1,
     const int[::1] groups=None,
+    double centering_rate=-1.0,
+    floating[::1] visible_offset=None,
+    floating[::1] hidden_offset=None,
 ):
     """Run one epoch of CD-k or PCD-k minibatch updates in place.
 
@@ -671,6 +829,21 @@ def rbm_epoch(
         each feature's group of one-hot columns at the group's first column,
         0 at its other columns.  Visible chunks are then cut at group
         boundaries (whole groups up to ``visible_chunk`` columns).
+    centering_rate : float, default=-1.0
+        A negative value trains with plain gradients.  A value in [0, 1]
+        takes centred gradient steps (Montavon & Mueller 2012; Melchior,
+        Fischer & Wiskott 2016) with the offsets ``visible_offset`` (mu, in
+        the coupling space u of the visible units) and ``hidden_offset``
+        (lam): the weights step along lr (<(u - mu)(h - lam)^T>_data -
+        <(u - mu)(h - lam)^T>_model - weight_decay W) = dW and the stored
+        (plain) biases along the centred biases' gradients minus dW lam
+        (visible) and dW^T mu (hidden), then mu and lam move toward the
+        minibatch means of u_pos and h_pos by this rate (0 keeps them
+        fixed).  The plain parameters that come out define the model
+        directly; the offsets only change the steps.
+    visible_offset, hidden_offset : ndarray of shape (n_features,), (n_hidden,)
+        The offsets mu and lam, updated in place when ``centering_rate >=
+        0`` (otherwise unused).  # OUT
     """
     cdef _EpochShape sh
     cdef int[::1] vstarts
@@ -692,6 +865,14 @@ def rbm_epoch(
     cdef double *sig_m = NULL
     cdef double *sig_part = NULL
     cdef floating *sig_g = NULL
+    cdef floating *VSc = NULL
+    cdef double *m_part = NULL
+    cdef double *t_part = NULL
+    cdef double *wl_part = NULL
+    cdef double *dbs = NULL
+    cdef double *vmean = NULL
+    cdef floating *mup = NULL
+    cdef floating *lamp = NULL
     cdef floating *sigp
     cdef size_t rows, w_bytes
     cdef boltz_barrier_t bar
@@ -746,6 +927,19 @@ def rbm_epoch(
     sh.weight_decay = weight_decay
     sh.n_rand = (0 if persistent else sh.n_hidden) + n_gibbs_steps * (
         sh.n_features + sh.n_hidden)
+    sh.center = centering_rate >= 0.0
+    sh.center_rate = max(centering_rate, 0.0)
+    if sh.center:
+        if not centering_rate <= 1.0:
+            raise ValueError("centering_rate must be in [0, 1], or negative for "
+                             "plain gradients")
+        if visible_offset is None or hidden_offset is None or \
+                visible_offset.shape[0] != sh.n_features or \
+                hidden_offset.shape[0] != sh.n_hidden:
+            raise ValueError("centred gradients need visible_offset of shape "
+                             "(n_features,) and hidden_offset of shape (n_hidden,)")
+        mup = &visible_offset[0]
+        lamp = &hidden_offset[0]
 
     if n_batches <= 0:
         return
@@ -789,6 +983,7 @@ def rbm_epoch(
         Xp = &X[0, 0]
 
     rows = <size_t>max_rows + sh.n_chains
+    sh.crows = <long>rows
     boltz_barrier_init(&bar)
     # every buffer starts on a cache line (the threads write side by side)
     HS = <floating *>boltz_alloc_lines(rows * sh.n_hidden * sizeof(floating))
@@ -816,6 +1011,14 @@ def rbm_epoch(
         sig_g = <floating *>boltz_alloc_lines(
             <size_t>max(1, n_threads) * hidden_chunk * sh.n_features
             * sizeof(floating))
+    if sh.center:
+        VSc = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
+        m_part = <double *>boltz_alloc_lines(<size_t>sh.n_fc * rows * sizeof(double))
+        t_part = <double *>boltz_alloc_lines(<size_t>i * rows * sizeof(double))
+        wl_part = <double *>boltz_alloc_lines(
+            <size_t>i * sh.n_features * sizeof(double))
+        dbs = <double *>boltz_alloc_lines(sh.n_features * sizeof(double))
+        vmean = <double *>boltz_alloc_lines(sh.n_features * sizeof(double))
     # the chains, the weights and their velocity are worked on in aligned
     # copies too (NumPy gives 16 bytes): the weights' rows on cache lines
     # make the epoch measurably faster
@@ -831,7 +1034,10 @@ def rbm_epoch(
                 or (partials and P == NULL) or Wb == NULL \
                 or (Wv != NULL and Wvb == NULL) \
                 or (sh.learn_sigma and (sig_d == NULL or sig_m == NULL
-                                        or sig_part == NULL or sig_g == NULL)):
+                                        or sig_part == NULL or sig_g == NULL)) \
+                or (sh.center and (VSc == NULL or m_part == NULL or t_part == NULL
+                                   or wl_part == NULL or dbs == NULL
+                                   or vmean == NULL)):
             raise MemoryError()
         memcpy(Hb, &H[0, 0], <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(Wb, &W[0, 0], w_bytes)
@@ -841,7 +1047,8 @@ def rbm_epoch(
             _epoch_thread(sh, Xp, Xd, Xi, Xptr, &batch_starts[0], n_batches,
                           Wb, &b[0], &c[0], sigp, Wvb, bvp, cvp, Hb,
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P,
-                          sig_d, sig_m, sig_part, sig_g, &bar,
+                          sig_d, sig_m, sig_part, sig_g,
+                          mup, lamp, VSc, m_part, t_part, wl_part, dbs, vmean, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(&W[0, 0], Wb, w_bytes)
@@ -863,6 +1070,12 @@ def rbm_epoch(
         boltz_free_lines(sig_m)
         boltz_free_lines(sig_part)
         boltz_free_lines(sig_g)
+        boltz_free_lines(VSc)
+        boltz_free_lines(m_part)
+        boltz_free_lines(t_part)
+        boltz_free_lines(wl_part)
+        boltz_free_lines(dbs)
+        boltz_free_lines(vmean)
 
 
 def gibbs_chains(

@@ -114,6 +114,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
+        "centering": ["boolean"],
+        "centering_rate": [Interval(Real, 0, 1, closed="both")],
     }
 
     @property
@@ -123,7 +125,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def __setstate__(self, state):
         # models pickled by boltz 0.1 had method= and no hidden=
         super().__setstate__(upgrade_pickled_state(
-            state, renamed=[("method", "negative_phase")], added=[("hidden", "bernoulli")]))
+            state, renamed=[("method", "negative_phase")],
+            added=[("hidden", "bernoulli"), ("centering", False), ("centering_rate", 0.01)]))
 
     def _validate_params(self):
         super()._validate_params()
@@ -183,6 +186,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.intercept_visible_ = np.zeros(n_features, dtype=dtype)
         self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
         self._velocity = None
+        self._offsets = None
         self._entropy = entropy_from(rng)
         self._n_epoch_calls = 0
         self._n_epochs_done = 0
@@ -231,6 +235,11 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             dense = X
         H = self._chains()
         Wv, bv, cv = self._velocities()
+        centring = {}
+        if getattr(self, "centering", False):
+            mu, lam = self._centring_offsets(X, visible_options.get("sigma"))
+            centring = dict(centering_rate=float(self.centering_rate),
+                            visible_offset=mu, hidden_offset=lam)
         streams = Streams(self._entropy, (self._n_epoch_calls,), H.shape[0])
         hc, vc, group = kernel_chunks(self.batch_size, X.shape[1], self.n_components,
                                       dtype)
@@ -246,8 +255,31 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 visible_units=self._visible_type.kernel_code,
                 hidden_units=self._hidden_layer().kernel_code,
                 partials=True, hidden_chunk=hc, visible_chunk=vc, hidden_group=group,
-                **visible_options,
+                **visible_options, **centring,
             )
+
+    def _centring_offsets(self, X, sigma=None):
+        """The centring offsets (mu, lam), set on first use from this data.
+
+        mu starts at the data's column means in the coupling space of the
+        visible units (divided by the Gaussian sigma; the one-hot columns'
+        means for categorical units), lam at the hidden units' means given
+        mu; both then follow the kernel's moving averages.
+        """
+        dtype = self.components_.dtype
+        offsets = getattr(self, "_offsets", None)
+        if offsets is not None and offsets[0].shape == (self.components_.shape[1],) \
+                and offsets[1].shape == (self.components_.shape[0],) \
+                and offsets[0].dtype == dtype:
+            return offsets
+        mu = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        if sigma is not None:
+            mu = mu / np.asarray(sigma, dtype=np.float64)
+        lam = self._hidden_layer().mean(
+            (mu @ self.components_.T.astype(np.float64))[None])[0]
+        self._offsets = (np.ascontiguousarray(mu, dtype=dtype),
+                         np.ascontiguousarray(lam, dtype=dtype))
+        return self._offsets
 
     def _check_divergence(self, iteration):
         check_finite_parameters(self, self._parameter_names(), iteration)
@@ -308,17 +340,21 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             by attribute name; ``"positive"``: the names among them that
             must stay positive (combine them in log space); ``"chains"``:
             the persistent chains' hidden states; ``"velocity"``: the
-            momentum buffers or None; ``"entropy"`` and ``"n_epoch_calls"``:
-            the random streams' seed and position; ``"n_features_in_"``.
+            momentum buffers or None; ``"offsets"``: the centring offsets
+            (mu, lam) or None (``centering=True`` sets them from the data on
+            the next epoch); ``"entropy"`` and ``"n_epoch_calls"``: the
+            random streams' seed and position; ``"n_features_in_"``.
         """
         check_is_fitted(self, "components_")
         velocity = getattr(self, "_velocity", None)
+        offsets = getattr(self, "_offsets", None)
         return {
             "parameters": {name: getattr(self, name).copy()
                            for name in self._parameter_names()},
             "positive": tuple(n for n in self._parameter_names() if n == "sigma_"),
             "chains": self.h_samples_.copy(),
             "velocity": None if velocity is None else tuple(v.copy() for v in velocity),
+            "offsets": None if offsets is None else tuple(o.copy() for o in offsets),
             "entropy": int(self._entropy),
             "n_epoch_calls": int(self._n_epoch_calls),
             "n_features_in_": int(self.n_features_in_),
@@ -358,6 +394,13 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if "velocity" in state:
             v = state["velocity"]
             self._velocity = None if v is None else tuple(np.array(a) for a in v)
+        if "offsets" in state:
+            o = state["offsets"]
+            self._offsets = None if o is None else tuple(
+                np.array(a, copy=True, order="C", dtype=self.components_.dtype)
+                for a in o)
+        elif not hasattr(self, "_offsets"):
+            self._offsets = None
         if "entropy" in state:
             self._entropy = int(state["entropy"])
         if "n_epoch_calls" in state:

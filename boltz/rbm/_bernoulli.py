@@ -82,6 +82,24 @@ class BernoulliRBM(_BaseRBM):
     weight_decay : float, default=0.0
         L2 penalty on the weights (not the biases).
 
+    centering : bool, default=False
+        Centred gradients (Montavon & Mueller 2012; Melchior, Fischer &
+        Wiskott 2016): each step is the gradient step of the model written
+        around offsets mu (visible) and lam (hidden), with energy
+        ``-(v - mu) W^T (h - lam) - b_c (v - mu) - c_c (h - lam)``, mapped
+        back to the plain parameters. The offsets start at the data's means
+        (mu; for Gaussian units in units of sigma) and at the hidden means
+        given mu (lam), and follow moving averages of the minibatches' data
+        means. The fitted parameters stay the plain ones (``components_``
+        and the intercepts), so every method and the likelihood code read
+        them unchanged; only the training steps differ. Centring makes the
+        steps invariant to flipping units' encodings and better conditioned.
+        It is off by default: the default algorithm stays scikit-learn's, for drop-in parity.
+
+    centering_rate : float in [0, 1], default=0.01
+        Step of the offsets' moving averages after every minibatch (0 keeps
+        them where they started). Unused without ``centering``.
+
     n_jobs : int, default=None
         Threads of the compiled kernels (training, sampling, exact log Z,
         AIS).  None uses every core OpenMP sees (``OMP_NUM_THREADS`` is
@@ -147,6 +165,8 @@ class BernoulliRBM(_BaseRBM):
         hidden="bernoulli",
         momentum=0.0,
         weight_decay=0.0,
+        centering=False,
+        centering_rate=0.01,
         n_jobs=None,
         method="deprecated",
     ):
@@ -161,6 +181,8 @@ class BernoulliRBM(_BaseRBM):
         self.hidden = hidden
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.centering = centering
+        self.centering_rate = centering_rate
         self.n_jobs = n_jobs
         self.method = method
 

@@ -132,6 +132,24 @@ class GaussianBernoulliRBM(_BaseRBM):
     weight_decay : float, default=0.0
         L2 penalty on the weights (not the biases).
 
+    centering : bool, default=False
+        Centred gradients (Montavon & Mueller 2012; Melchior, Fischer &
+        Wiskott 2016): each step is the gradient step of the model written
+        around offsets mu (visible) and lam (hidden), with energy
+        ``-(v - mu) W^T (h - lam) - b_c (v - mu) - c_c (h - lam)``, mapped
+        back to the plain parameters. The offsets start at the data's means
+        (mu; for Gaussian units in units of sigma) and at the hidden means
+        given mu (lam), and follow moving averages of the minibatches' data
+        means. The fitted parameters stay the plain ones (``components_``
+        and the intercepts), so every method and the likelihood code read
+        them unchanged; only the training steps differ. Centring makes the
+        steps invariant to flipping units' encodings and better conditioned.
+        It is off by default: the default algorithm stays plain CD/PCD.
+
+    centering_rate : float in [0, 1], default=0.01
+        Step of the offsets' moving averages after every minibatch (0 keeps
+        them where they started). Unused without ``centering``.
+
     learn_sigma : bool, default=False
         Learn the per-feature standard deviations ``sigma_`` (initialised to
         1).  Inside the epoch kernel, after every minibatch, ``log sigma``
@@ -221,6 +239,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         hidden="bernoulli",
         momentum=0.0,
         weight_decay=0.0,
+        centering=False,
+        centering_rate=0.01,
         learn_sigma=False,
         n_jobs=None,
         method="deprecated",
@@ -236,6 +256,8 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.hidden = hidden
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.centering = centering
+        self.centering_rate = centering_rate
         self.learn_sigma = learn_sigma
         self.n_jobs = n_jobs
         self.method = method
