@@ -248,3 +248,28 @@ def test_centring_improves_held_out_likelihood_on_digits():
     plain = boltz.BernoulliRBM(**kw).fit(X[:1400])
     centred = boltz.BernoulliRBM(**kw, centering=True).fit(X[:1400])
     assert centred.score(X[1400:]) > plain.score(X[1400:]) + 0.5
+
+
+def test_boltzmann_machine_centering_rate_has_the_rbm_meaning():
+    """BoltzmannMachine's offsets follow the same moving averages: rate 0 keeps
+    them at the data means, a rate moves them and changes the steps."""
+    import boltz
+    X = _digits01()[:300, 20:30]
+    kw = dict(n_iter=3, batch_size=30, random_state=0, centering=True)
+    fixed = boltz.BoltzmannMachine(**kw, centering_rate=0.0).fit(X)
+    assert_allclose(fixed._offsets, X.mean(0))
+    moving = boltz.BoltzmannMachine(**kw, centering_rate=0.5).fit(X)
+    assert np.abs(moving._offsets - X.mean(0)).max() > 1e-3
+    assert np.abs(moving.weights_ - fixed.weights_).max() > 1e-6
+
+
+def test_dbn_layers_take_centering():
+    import boltz
+    X = _digits01()[:200]
+    dbn = boltz.DBN(hidden_layer_sizes=(12, 6), n_iter=2, random_state=0,
+                    centering=[True, False], centering_rate=0.05).fit(X)
+    assert dbn.rbms_[0].centering and not dbn.rbms_[1].centering
+    assert dbn.rbms_[0].get_training_state()["offsets"] is not None
+    assert dbn.rbms_[1].get_training_state()["offsets"] is None
+    with pytest.raises(ValueError, match="centering"):
+        boltz.DBN(hidden_layer_sizes=(4,), centering=[True, False]).fit(X)

@@ -163,8 +163,16 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         diagonal. None connects every pair.
 
     centering : bool or "auto", default="auto"
-        Centred gradient steps with ``negative_phase="pcd"`` (see Notes).
-        "auto" centres fully visible models only.
+        Centred gradient steps with ``negative_phase="pcd"``, with the
+        meaning of the RBMs' ``centering`` (see Notes): the steps of the
+        model written around offsets that start at the data means (visible
+        units) and 1/2 (hidden units) and follow moving averages of the
+        minibatches' data statistics; the fitted parameters stay the plain
+        ones. "auto" centres fully visible models only.
+
+    centering_rate : float in [0, 1], default=0.01
+        Step of the offsets' moving averages after every minibatch (0 keeps
+        them where they started). Unused without centring.
 
     binarize : float or None, default=None
         If set, X is thresholded: values above it become 1, the others 0.
@@ -318,6 +326,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "connectivity": ["array-like", None],
         "centering": ["boolean", StrOptions({"auto"})],
+        "centering_rate": [Interval(Real, 0, 1, closed="both")],
         "binarize": [Real, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -342,6 +351,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         weight_decay=0.0,
         connectivity=None,
         centering="auto",
+        centering_rate=0.01,
         binarize=None,
         random_state=None,
         verbose=0,
@@ -361,6 +371,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         self.weight_decay = weight_decay
         self.connectivity = connectivity
         self.centering = centering
+        self.centering_rate = centering_rate
         self.binarize = binarize
         self.random_state = random_state
         self.verbose = verbose
@@ -375,7 +386,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         super().__setstate__(state)
         for name, default in (("objective", "likelihood"),
                               ("positive_phase", "sampling"),
-                              ("negative_phase", "pcd"), ("n_gibbs_steps", 1)):
+                              ("negative_phase", "pcd"), ("n_gibbs_steps", 1),
+                              ("centering_rate", 0.01)):
             self.__dict__.setdefault(name, default)
 
     # -- checks -------------------------------------------------------------------
@@ -521,7 +533,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             batch_size=self.batch_size, n_gibbs_steps=training.n_gibbs_steps,
             centred=self._centred(), chains=self.chains_, offsets=self._offsets,
             entropy=self._entropy, call=call,
-            n_threads=effective_n_threads(self.n_jobs))
+            n_threads=effective_n_threads(self.n_jobs),
+            centering_rate=float(getattr(self, "centering_rate", 0.01)))
 
     def _progress(self, X):
         """(statistic, value) of the verbose line of a minibatch epoch."""

@@ -52,8 +52,6 @@ _MF_DAMPING = 0.5
 _WORK_PER_THREAD = 1 << 16
 # Key of the initial chains' stream (epochs use keys (call, ...) below it).
 _CHAIN_INIT_KEY = 2**31
-# Step of the running mean of the hidden activities (centring offsets).
-_OFFSET_RATE = 0.01
 
 
 # -- initialisation -------------------------------------------------------------------------
@@ -169,7 +167,7 @@ def _chain_stats(chains, W, b, n_steps, streams, n_threads):
 # -- one epoch ---------------------------------------------------------------------------------
 def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
               learning_rate, weight_decay, batch_size, n_gibbs_steps, centred,
-              chains, offsets, entropy, call, n_threads):
+              chains, offsets, entropy, call, n_threads, centering_rate=0.01):
     """One pass of minibatch gradient steps over X.
 
     Parameters
@@ -200,8 +198,12 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
     chains : ndarray of shape (n_chains, n_units)
         Persistent chains, advanced in place (``negative_phase="pcd"``).
     offsets : ndarray of shape (n_units,)
-        Centring offsets; the hidden ones follow a running mean of the
-        clamped hidden activities, in place.
+        Centring offsets; they follow moving averages of the minibatches'
+        data means (the visible units') and clamped activities (the hidden
+        units'), in place.
+    centering_rate : float, default=0.01
+        Step of those moving averages after every minibatch (the RBMs'
+        ``centering_rate``).
     entropy : int
         The training entropy.
     call : int
@@ -252,8 +254,7 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
         db = learning_rate * gb
         if centred:
             db = db - dW @ c
-            if n > nv:
-                c[nv:] += _OFFSET_RATE * (md[nv:] - c[nv:])
+            c += centering_rate * (md - c)
         W = W + dW
         b = b + db
     return W, b

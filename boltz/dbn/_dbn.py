@@ -51,6 +51,8 @@ PER_LAYER = {
     "negative_phase": [StrOptions({"pcd", "cd"})],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "centering": ["boolean"],
+    "centering_rate": [Interval(Real, 0, 1, closed="both")],
 }
 
 # learning_rate=None: these rates (Hinton 2010 suggests a rate one to two
@@ -223,6 +225,13 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     weight_decay : float or list of float, default=0.0
         L2 penalty on the weights per layer.
 
+    centering : bool or list of bool, default=False
+        Centred gradients per layer (see :class:`BernoulliRBM`'s
+        ``centering``).
+
+    centering_rate : float or list of float, default=0.01
+        Step of each layer's centring offsets' moving averages.
+
     learn_sigma : bool, default=False
         With ``visible="gaussian"``: learn the per-feature standard
         deviations of the bottom layer.
@@ -311,6 +320,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         negative_phase="cd",
         momentum=0.0,
         weight_decay=0.0,
+        centering=False,
+        centering_rate=0.01,
         learn_sigma=False,
         random_state=None,
         verbose=0,
@@ -328,6 +339,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.negative_phase = negative_phase
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.centering = centering
+        self.centering_rate = centering_rate
         self.learn_sigma = learn_sigma
         self.random_state = random_state
         self.verbose = verbose
@@ -339,7 +352,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # models pickled by boltz 0.1 had method= and no n_categories=
         super().__setstate__(upgrade_pickled_state(
             state, renamed=[("method", "negative_phase")],
-            added=[("n_categories", "auto")]))
+            added=[("n_categories", "auto"), ("centering", False),
+                   ("centering_rate", 0.01)]))
 
     @property
     def _n_features_out(self):
@@ -613,6 +627,13 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
     weight_decay : float or list of float, default=0.0
         Pretraining L2 penalty per layer.
 
+    centering : bool or list of bool, default=False
+        Centred gradients in each layer's pretraining (see
+        :class:`BernoulliRBM`'s ``centering``).
+
+    centering_rate : float or list of float, default=0.01
+        Step of each layer's centring offsets' moving averages.
+
     learn_sigma : bool, default=False
         Learn the per-feature sigma of a Gaussian bottom layer.
 
@@ -728,6 +749,8 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         negative_phase="cd",
         momentum=0.0,
         weight_decay=0.0,
+        centering=False,
+        centering_rate=0.01,
         learn_sigma=False,
         fine_tune_solver="adam",
         fine_tune_learning_rate=1e-3,
@@ -752,6 +775,8 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         self.negative_phase = negative_phase
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.centering = centering
+        self.centering_rate = centering_rate
         self.learn_sigma = learn_sigma
         self.fine_tune_solver = fine_tune_solver
         self.fine_tune_learning_rate = fine_tune_learning_rate
@@ -770,7 +795,8 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
     def __setstate__(self, state):
         # models pickled by boltz 0.1 had method=
         super().__setstate__(upgrade_pickled_state(
-            state, renamed=[("method", "negative_phase")]))
+            state, renamed=[("method", "negative_phase")],
+            added=[("centering", False), ("centering_rate", 0.01)]))
 
     def _accept_sparse(self):
         return "csr" if self.visible == "bernoulli" else False
