@@ -111,7 +111,8 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
               momentum=0.0, weight_decay=0.0, velocity=None, batch_size=None,
               gaussian=False, normal_dtype=np.float64, sigma=None, sigma_lr=0.0,
               log_sigma_range=(-np.inf, np.inf), hidden="bernoulli",
-              categories=None, centering_rate=None, offsets=None):
+              categories=None, centering_rate=None, offsets=None, betas=None,
+              parity=0, swap_counts=None):
     """One CD-k/PCD-k epoch in NumPy, in float64; returns updated copies.
 
     ``gaussian`` makes the visible units Gaussian, v ~ N(b + sigma (h W),
@@ -144,6 +145,17 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     u_pos and h_pos by ``centering_rate``.  With a learned sigma the visible
     bias's step is scaled by the sigma after its step.
 
+    ``betas`` (PCD only) runs parallel tempering: H holds len(betas) blocks
+    of chains, block k at inverse temperature betas[k] (couplings scaled by
+    beta, the units' own terms not); each Gibbs step starts with swaps of
+    the hidden states of chain i between rungs (k, k + 1), k of the step's
+    parity (``parity`` + the step's index in the epoch), accepted when log
+    t < g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) - g_{k+1}(h_{k+1}) with g_beta(h)
+    = sum_f G(beta (h W)_f) (G the visible unit's log-partition at bias b')
+    and t from the extra uint32 rung k's row draws last per step; only block
+    0 enters the gradient.  ``swap_counts`` (n_chains_per_rung, K - 1, 2) is
+    incremented with attempted / accepted swaps.
+
     Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None,
     sigma as a sixth element when ``sigma`` is given, and (mu, lam) last
     when ``centering_rate`` is given.
@@ -155,7 +167,8 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     F = W.shape[1]
     return_sigma = sigma is not None
     sig = np.ones(F) if sigma is None else np.array(sigma, dtype=np.float64)
-    batch_size = n_chains if batch_size is None else batch_size
+    batch_size = (n_chains // (1 if betas is None else len(betas))
+                  if batch_size is None else batch_size)
     if momentum:
         if velocity is None:
             vW, vb, vc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
@@ -166,6 +179,11 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         mu, lam = (np.array(o, dtype=np.float64) for o in offsets)
     gens = [chain_stream(entropy, (call,), i) for i in range(n_chains)]
     n_rand = (0 if persistent else J) + k * (F + J)
+    K = 1 if betas is None else len(betas)
+    if K > 1:
+        n_rand += k
+    ng = n_chains // K
+    step = 0
     starts = even_starts(X.shape[0], batch_size)
     for s0, s1 in zip(starts[:-1], starts[1:]):
         vpos = X[s0:s1] / sig if gaussian else X[s0:s1]
@@ -185,6 +203,8 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
                         F, dtype=normal_dtype)
                     R[i, o + s * (F + J) + F: o + (s + 1) * (F + J)] = draw_uint32(
                         gens[i], J)
+                if K > 1:
+                    R[i, k * (F + J):] = draw_uint32(gens[i], k)
         else:
             R = np.stack([draw_uint32(gens[i], n_rand) for i in range(nc)])
         apos = vpos @ W.T + c
@@ -195,19 +215,40 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
             H[:nb] = h_draw(apos, R[:, :J])
             off = J
         Hc = H[:nc]
+        scale = np.ones(nc) if K == 1 else np.repeat(np.asarray(betas, float), ng)
         for s in range(k):
             r = R[:, off + s * (F + J): off + (s + 1) * (F + J)]
-            h_from = Hc
+            inputs = Hc @ W
+            if K > 1:
+                Hc = Hc.copy()
+                for i in range(ng):
+                    for kk in range((parity + step) % 2, K - 1, 2):
+                        ra, rc = kk * ng + i, (kk + 1) * ng + i
+                        g = [[visible_log_partition(betas[q] * inputs[row], b, sig,
+                                                    gaussian, categories)
+                              for q in (kk, kk + 1)] for row in (ra, rc)]
+                        la = g[1][0] + g[0][1] - g[0][0] - g[1][1]
+                        t = (float(R[ra, k * (F + J) + s]) + 0.5) * 2.0 ** -32
+                        swap_counts[i, kk, 0] += 1
+                        if np.log(t) < la:
+                            swap_counts[i, kk, 1] += 1
+                            Hc[[ra, rc]] = Hc[[rc, ra]]
+                            inputs[[ra, rc]] = inputs[[rc, ra]]
+                inputs = inputs * scale[:, None]
+            step += 1
+            h_from = Hc[:ng]
             if gaussian:
-                vneg = Hc @ W + bs + Z[:, s]
+                vneg = inputs + bs + Z[:, s]
             elif categories is not None:
-                vneg = categorical_draw(softmax_groups(Hc @ W + b, categories),
+                vneg = categorical_draw(softmax_groups(inputs + b, categories),
                                         r[:, :F], categories)
             else:
-                vneg = bernoulli(expit(Hc @ W + b), r[:, :F])
-            aneg = vneg @ W.T + c
+                vneg = bernoulli(expit(inputs + b), r[:, :F])
+            aneg = (vneg @ W.T) * scale[:, None] + c
             hneg = h_mean(aneg)
             Hc = h_draw(aneg, r[:, F:])
+        if K > 1:
+            vneg, hneg, nc = vneg[:ng], hneg[:ng], ng
         if sigma_lr:
             log_sigma = np.log(sig) + sigma_lr * log_sigma_gradient(
                 vpos, W, b, c, sig, h_from)
@@ -228,7 +269,7 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
             mu = (1 - centering_rate) * mu + centering_rate * vpos.mean(0)
             lam = (1 - centering_rate) * lam + centering_rate * hpos.mean(0)
             H = H.copy()
-            H[:nc] = Hc
+            H[:len(Hc)] = Hc
             continue
         gW = hpos.T @ vpos / nb - hneg.T @ vneg / nc
         gb = vpos.mean(0) - vneg.mean(0)
@@ -245,12 +286,25 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
             b = b + lr * gb
             c = c + lr * gc
         H = H.copy()
-        H[:nc] = Hc
+        H[:len(Hc)] = Hc
         if sigma_lr:
             sig = np.exp(np.clip(log_sigma, *log_sigma_range))
     out = (W, b, c, H, ((vW, vb, vc) if momentum else None))
     out = out + (sig,) if return_sigma else out
     return out + ((mu, lam),) if centred else out
+
+
+def visible_log_partition(x, b, sigma, gaussian, categories):
+    """sum_f G(x_f) of a visible layer at inputs x (up to a constant)."""
+    if gaussian:
+        return float(np.sum(x * (b / sigma + 0.5 * x)))
+    if categories is not None:
+        out, o = 0.0, 0
+        for q in categories:
+            out += float(np.logaddexp.reduce(x[o:o + q] + b[o:o + q]))
+            o += q
+        return out
+    return float(np.logaddexp(0, x + b).sum())
 
 
 def free_energy(v, W, b, c):

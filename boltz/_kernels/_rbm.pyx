@@ -107,6 +107,7 @@ from ._units cimport (
     unit_bias,
     unit_bias_step,
     unit_couple,
+    unit_log_partition,
     unit_mean_sample,
     unit_sample,
     unit_sample_mean,
@@ -210,6 +211,11 @@ cdef struct _EpochShape:
     int center          # centred gradients with offsets mu, lam
     double center_rate  # step of the offsets' moving averages
     long crows          # row stride of the centring partials (max_rows + n_chains)
+    int n_temps         # parallel tempering: rungs of the ladder (1: none)
+    int n_grad          # chains in the gradient (the beta = 1 rung; PCD: all)
+    int pt_parity       # parity of the epoch's first swap step
+    const double *betas
+    int64_t *swaps      # (n_grad, n_temps - 1, 2) attempted / accepted swaps
     const int *vstarts  # n_fc + 1 column offsets of the visible chunks
     int n_fc
 
@@ -296,6 +302,8 @@ cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
             else:
                 fill_normal_d(gens[i], N + (<long>i * sh.n_gibbs + s) * F, F)
             fill_uint32(gens[i], Ri + off + s * (F + J) + F, J)
+        if sh.n_temps > 1:
+            fill_uint32(gens[i], Ri + sh.n_gibbs * (F + J), sh.n_gibbs)
     for r in range(nb):
         if r % T != tid:
             continue
@@ -352,6 +360,92 @@ cdef void _centred_bias_step(_EpochShape sh, int f0, int fn, int rows, int n_hc,
         else:
             b[f] += <floating>dbs[f]
         mu[f] = <floating>((1.0 - nu) * mu[f] + nu * vmean[f])
+
+
+cdef inline double _tempered_log_partition(_EpochShape sh, const floating *x,
+                                           double beta, const floating *bias,
+                                           const floating *sigma,
+                                           floating *y) noexcept nogil:
+    """sum_f G(beta x_f) of the visible layer (its own terms untempered), up
+    to a constant: the log of the tempered marginal of a hidden state with
+    visible inputs x = h W, less its hidden-bias term."""
+    cdef int f
+    cdef double out = 0.0
+    for f in range(sh.n_features):
+        y[f] = <floating>(beta * x[f])
+    unit_log_partition(sh.vis, y, sh.n_features, bias, sigma, 1, sh.n_features,
+                       &out, sh.glen)
+    return out
+
+
+cdef void _pt_swap_group(_EpochShape sh, int i, int n_groups, long pstride,
+                         int parity, int ridx, const floating *P, floating *H,
+                         floating *vneg, const uint32_t *R, const floating *b,
+                         const floating *sigma, floating *y,
+                         floating *bp) noexcept nogil:
+    """Phase S of parallel tempering for chain i of every rung.
+
+    Rung k holds chain i in row k n_grad + i (rung 0 at beta = 1).  The rows'
+    visible inputs x = h W are summed from the hidden groups' partials (in
+    group order, as phase B sums them), then the pairs of rungs (k, k + 1)
+    with k of the step's parity swap their hidden states with probability
+    min(1, exp(g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) - g_{k+1}(h_{k+1}))),
+    g_beta the log tempered marginal of h (the hidden-bias terms cancel),
+    by the uint32 at ``ridx`` of rung k's row; then each hotter rung's
+    inputs are scaled by its beta, for phase B.
+    """
+    cdef int F = sh.n_features
+    cdef int J = sh.n_hidden
+    cdef int K = sh.n_temps
+    cdef int nc = sh.n_grad
+    cdef int k, g, f, j
+    cdef long ra, rc
+    cdef floating *vrow
+    cdef const floating *prow
+    cdef const floating *bias = b
+    cdef floating tmp
+    cdef double la, t
+    cdef int64_t *cnt
+    for k in range(K):
+        ra = <long>k * nc + i
+        vrow = vneg + ra * F
+        prow = P + ra * F
+        for f in range(F):
+            vrow[f] = prow[f]
+        for g in range(1, n_groups):
+            prow = P + g * pstride + ra * F
+            for f in range(F):
+                vrow[f] += prow[f]
+    if sh.vis == GAUSSIAN:
+        for f in range(F):
+            bp[f] = b[f] / sigma[f]
+        bias = bp
+    for k in range(parity, K - 1, 2):
+        ra = <long>k * nc + i
+        rc = <long>(k + 1) * nc + i
+        la = (_tempered_log_partition(sh, vneg + rc * F, sh.betas[k], bias, sigma, y)
+              + _tempered_log_partition(sh, vneg + ra * F, sh.betas[k + 1], bias,
+                                        sigma, y)
+              - _tempered_log_partition(sh, vneg + ra * F, sh.betas[k], bias, sigma, y)
+              - _tempered_log_partition(sh, vneg + rc * F, sh.betas[k + 1], bias,
+                                        sigma, y))
+        t = (<double>R[ra * sh.n_rand + ridx] + 0.5) * 2.3283064365386963e-10
+        cnt = sh.swaps + (<long>i * (K - 1) + k) * 2
+        cnt[0] += 1
+        if log(t) < la:
+            cnt[1] += 1
+            for j in range(J):
+                tmp = H[ra * J + j]
+                H[ra * J + j] = H[rc * J + j]
+                H[rc * J + j] = tmp
+            for f in range(F):
+                tmp = vneg[ra * F + f]
+                vneg[ra * F + f] = vneg[rc * F + f]
+                vneg[rc * F + f] = tmp
+    for k in range(1, K):
+        vrow = vneg + (<long>k * nc + i) * F
+        for f in range(F):
+            vrow[f] = <floating>(sh.betas[k] * vrow[f])
 
 
 cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, int nc,
@@ -430,7 +524,7 @@ cdef void _epoch_thread(
     floating *N0, floating *N1, floating *P,
     double *sig_d, double *sig_m, double *sig_part, floating *sig_g,
     floating *mu, floating *lam, floating *VSc, double *m_part, double *t_part,
-    double *wl_part, double *dbs, double *vmean,
+    double *wl_part, double *dbs, double *vmean, floating *pt_y, floating *pt_b,
     boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
@@ -461,6 +555,8 @@ cdef void _epoch_thread(
     cdef int G = sh.group
     cdef int n_groups = (n_hc + G - 1) // G
     cdef int bi, r, s, jc, fc, j0, jn, f0, fn, j, f, nb, nc, roff, last, m0, nb1
+    cdef int ncs, k, i
+    cdef floating betak
     cdef int q0, qn
     cdef long p
     cdef floating *VS
@@ -511,7 +607,8 @@ cdef void _epoch_thread(
         R = R0 if bi % 2 == 0 else R1
         Nb = N0 if bi % 2 == 0 else N1
         nb = <int>(starts[bi + 1] - starts[bi])
-        nc = sh.n_chains if sh.persistent else nb
+        nc = sh.n_grad if sh.persistent else nb
+        ncs = sh.n_chains if sh.persistent else nb
         a_pos = lr / nb
         a_neg = lr / nc
         vneg = VS + <long>nb * F
@@ -538,19 +635,39 @@ cdef void _epoch_thread(
         for s in range(sh.n_gibbs):
             last = s == sh.n_gibbs - 1
             roff = (0 if sh.persistent else J) + s * (F + J)
+            if sh.n_temps > 1:
+                # ---- S (parallel tempering): v inputs of every rung, swaps ----
+                if sh.center and s == 0 and bi > 0:
+                    for fc in range(n_fc):
+                        if fc % T == tid:
+                            f0 = sh.vstarts[fc]
+                            _centred_bias_step(sh, f0, sh.vstarts[fc + 1] - f0,
+                                               prev_rows, n_hc, b, bv, sigma, mu,
+                                               VSc, t_part, wl_part, dbs, vmean)
+                    boltz_barrier_wait(bar, T, &sense)
+                for i in range(nc):
+                    if i % T == tid:
+                        _pt_swap_group(sh, i, n_groups, pstride,
+                                       (sh.pt_parity + bi * sh.n_gibbs + s) & 1,
+                                       sh.n_gibbs * (F + J) + s, P, H, vneg, R, b,
+                                       sigma, pt_y + <long>tid * F,
+                                       pt_b + <long>tid * F)
+                boltz_barrier_wait(bar, T, &sense)
             # ---- B: v_neg ~ p(v | h_chain); visible-bias update ----
             for fc in range(n_fc):
                 if fc % T != tid:
                     continue
                 f0 = sh.vstarts[fc]
                 fn = sh.vstarts[fc + 1] - f0
-                if sh.center and s == 0 and bi > 0:
+                if sh.center and s == 0 and bi > 0 and sh.n_temps == 1:
                     # the last minibatch's centred visible-bias step
                     _centred_bias_step(sh, f0, fn, prev_rows, n_hc, b, bv, sigma,
                                        mu, VSc, t_part, wl_part, dbs, vmean)
                 bias = unit_bias(sh.vis, b + f0, sigma + f0, bsc, fn)
-                if sh.partials:
-                    for r in range(nc):
+                if sh.n_temps > 1:
+                    pass        # phase S wrote the rungs' (tempered) inputs
+                elif sh.partials:
+                    for r in range(ncs):
                         vrow = vneg + <long>r * F
                         prow = P + <long>r * F
                         for f in range(f0, f0 + fn):
@@ -560,7 +677,7 @@ cdef void _epoch_thread(
                             for f in range(f0, f0 + fn):
                                 vrow[f] += prow[f]
                 else:
-                    gemm_rm(NoTrans, NoTrans, nc, fn, J, <floating>1.0, H, J,
+                    gemm_rm(NoTrans, NoTrans, ncs, fn, J, <floating>1.0, H, J,
                             W + f0, F, <floating>0.0, vneg + f0, F)
                 if sh.learn_sigma and last:
                     # the sigma gradient's terms at b' before its update
@@ -570,7 +687,7 @@ cdef void _epoch_thread(
                         sig_m[f0 + f] = nc - <double>bias[f] * sn[f]
                 unit_sample(sh.vis, vneg + f0, F, bias, R + roff + f0, n_rand,
                             (Nb + <long>s * F + f0) if Nb != NULL else NULL,
-                            <long>sh.n_gibbs * F, nc, fn,
+                            <long>sh.n_gibbs * F, ncs, fn,
                             (sh.glen + f0) if sh.glen != NULL else NULL)
                 if last and sh.center:
                     # the centred rows u - mu (for the weight step) and the
@@ -619,15 +736,21 @@ cdef void _epoch_thread(
                 jn = min(HC, J - j0)
                 # PCD computes h_pos here too, in the same GEMM as h_neg
                 m0 = 0 if (last and sh.persistent) else nb
-                gemm_rm(NoTrans, Tr, nb + nc - m0, jn, F, <floating>1.0,
+                gemm_rm(NoTrans, Tr, nb + ncs - m0, jn, F, <floating>1.0,
                         VS + <long>m0 * F, F, W + <long>j0 * F, F,
                         <floating>0.0, HS + <long>m0 * J + j0, J)
+                for k in range(1, sh.n_temps):
+                    # the hotter rungs' inputs: couplings scaled by beta
+                    betak = <floating>sh.betas[k]
+                    for r in range(nb + k * nc, nb + (k + 1) * nc):
+                        for j in range(j0, j0 + jn):
+                            HS[<long>r * J + j] *= betak
                 unit_mean_sample(sh.hid, HS + <long>m0 * J + j0, J, c + j0,
-                                 nb + nc - m0, jn, nb - m0, H + j0, J,
+                                 nb + ncs - m0, jn, nb - m0, H + j0, J,
                                  R + roff + F + j0, n_rand)
                 if not last:
                     if sh.partials:
-                        gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0,
+                        gemm_rm(NoTrans, NoTrans, ncs, F, jn, <floating>1.0, H + j0,
                                 J, W + <long>j0 * F, F,
                                 <floating>(0.0 if jc % G == 0 else 1.0),
                                 P + (jc // G) * pstride, F)
@@ -670,7 +793,7 @@ cdef void _epoch_thread(
                         W[p] += Wv[p]
                 if sh.partials and sh.persistent:
                     # the next batch's phase B: new chain state, updated rows
-                    gemm_rm(NoTrans, NoTrans, nc, F, jn, <floating>1.0, H + j0, J,
+                    gemm_rm(NoTrans, NoTrans, ncs, F, jn, <floating>1.0, H + j0, J,
                             W + <long>j0 * F, F,
                             <floating>(0.0 if jc % G == 0 else 1.0),
                             P + (jc // G) * pstride, F)
@@ -751,6 +874,9 @@ def rbm_epoch(
     double centering_rate=-1.0,
     floating[::1] visible_offset=None,
     floating[::1] hidden_offset=None,
+    const double[::1] betas=None,
+    int64_t[::1] swap_counts=None,
+    int pt_parity=0,
 ):
     """Run one epoch of CD-k or PCD-k minibatch updates in place.
 
@@ -844,6 +970,22 @@ def rbm_epoch(
     visible_offset, hidden_offset : ndarray of shape (n_features,), (n_hidden,)
         The offsets mu and lam, updated in place when ``centering_rate >=
         0`` (otherwise unused).  # OUT
+    betas : ndarray of shape (n_temperatures,), default=None
+        Parallel tempering (PCD only, with ``partials``): the inverse
+        temperatures of the rungs, ``betas[0] == 1`` (see
+        ``boltz/utils/_tempering.py`` for the convention: couplings scaled
+        by beta).  ``H`` then holds n_temperatures blocks of n_chains /
+        n_temperatures rows, block k at ``betas[k]``; every Gibbs step
+        begins with swaps between neighbouring rungs (phase S, the pairs
+        (k, k + 1) with k of the step's parity, alternating), and only
+        block 0 enters the gradient.  Each row draws one more uint32 per
+        Gibbs step, last, for the swap it leads.  None or one rung: PCD.
+    swap_counts : ndarray of shape (n_chains / n_temperatures * (n_temperatures - 1) * 2,), int64
+        Attempted and accepted swaps per chain and pair of rungs,
+        incremented.  # OUT
+    pt_parity : int, default=0
+        Parity of the epoch's first swap step (the caller keeps counting
+        across epochs, so that the pairs keep alternating).
     """
     cdef _EpochShape sh
     cdef int[::1] vstarts
@@ -873,6 +1015,8 @@ def rbm_epoch(
     cdef double *vmean = NULL
     cdef floating *mup = NULL
     cdef floating *lamp = NULL
+    cdef floating *pt_y = NULL
+    cdef floating *pt_b = NULL
     cdef floating *sigp
     cdef size_t rows, w_bytes
     cdef boltz_barrier_t bar
@@ -927,6 +1071,29 @@ def rbm_epoch(
     sh.weight_decay = weight_decay
     sh.n_rand = (0 if persistent else sh.n_hidden) + n_gibbs_steps * (
         sh.n_features + sh.n_hidden)
+    sh.n_temps = 1 if betas is None else betas.shape[0]
+    sh.n_grad = sh.n_chains
+    sh.betas = NULL
+    sh.swaps = NULL
+    sh.pt_parity = pt_parity & 1
+    if sh.n_temps > 1:
+        if not persistent or not partials:
+            raise ValueError("parallel tempering needs persistent chains and partials")
+        if sh.n_chains % sh.n_temps != 0:
+            raise ValueError("H must hold n_temperatures blocks of chains")
+        if betas[0] != 1.0:
+            raise ValueError("betas[0] must be 1")
+        for i in range(1, sh.n_temps):
+            if not 0.0 <= betas[i] < betas[i - 1]:
+                raise ValueError("betas must decrease within [0, 1]")
+        sh.n_grad = sh.n_chains // sh.n_temps
+        if swap_counts is None or \
+                swap_counts.shape[0] != sh.n_grad * (sh.n_temps - 1) * 2:
+            raise ValueError("swap_counts must have n_chains / n_temperatures * "
+                             "(n_temperatures - 1) * 2 entries")
+        sh.betas = &betas[0]
+        sh.swaps = &swap_counts[0]
+        sh.n_rand += n_gibbs_steps
     sh.center = centering_rate >= 0.0
     sh.center_rate = max(centering_rate, 0.0)
     if sh.center:
@@ -945,7 +1112,7 @@ def rbm_epoch(
         return
     for i in range(n_batches):
         max_rows = max(max_rows, <int>(batch_starts[i + 1] - batch_starts[i]))
-    if max_rows <= 0 or max_rows > sh.n_chains:
+    if max_rows <= 0 or max_rows > sh.n_grad:
         raise ValueError("every batch must have between 1 and n_chains rows")
     if n_gibbs_steps < 1:
         raise ValueError("n_gibbs_steps must be >= 1")
@@ -1011,6 +1178,11 @@ def rbm_epoch(
         sig_g = <floating *>boltz_alloc_lines(
             <size_t>max(1, n_threads) * hidden_chunk * sh.n_features
             * sizeof(floating))
+    if sh.n_temps > 1:
+        pt_y = <floating *>boltz_alloc_lines(
+            <size_t>max(1, n_threads) * sh.n_features * sizeof(floating))
+        pt_b = <floating *>boltz_alloc_lines(
+            <size_t>max(1, n_threads) * sh.n_features * sizeof(floating))
     if sh.center:
         VSc = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
         m_part = <double *>boltz_alloc_lines(<size_t>sh.n_fc * rows * sizeof(double))
@@ -1035,6 +1207,7 @@ def rbm_epoch(
                 or (Wv != NULL and Wvb == NULL) \
                 or (sh.learn_sigma and (sig_d == NULL or sig_m == NULL
                                         or sig_part == NULL or sig_g == NULL)) \
+                or (sh.n_temps > 1 and (pt_y == NULL or pt_b == NULL)) \
                 or (sh.center and (VSc == NULL or m_part == NULL or t_part == NULL
                                    or wl_part == NULL or dbs == NULL
                                    or vmean == NULL)):
@@ -1048,7 +1221,8 @@ def rbm_epoch(
                           Wb, &b[0], &c[0], sigp, Wvb, bvp, cvp, Hb,
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P,
                           sig_d, sig_m, sig_part, sig_g,
-                          mup, lamp, VSc, m_part, t_part, wl_part, dbs, vmean, &bar,
+                          mup, lamp, VSc, m_part, t_part, wl_part, dbs, vmean,
+                          pt_y, pt_b, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(&W[0, 0], Wb, w_bytes)
@@ -1076,6 +1250,8 @@ def rbm_epoch(
         boltz_free_lines(wl_part)
         boltz_free_lines(dbs)
         boltz_free_lines(vmean)
+        boltz_free_lines(pt_y)
+        boltz_free_lines(pt_b)
 
 
 def gibbs_chains(
