@@ -117,3 +117,71 @@ def test_pt_arguments_are_checked():
         call(betas=np.array([1.0, 0.5]), swap_counts=np.zeros(3, np.int64))
     with pytest.raises(ValueError, match="blocks"):
         call(betas=np.array([1.0, 0.5]), swap_counts=counts, H=np.zeros((7, J)))
+
+
+# -- the estimators -------------------------------------------------------------------
+def _digits01():
+    from sklearn.datasets import load_digits
+    return (load_digits().data > 7).astype(np.float64)
+
+
+@pytest.mark.parametrize("name", ["BernoulliRBM", "GaussianBernoulliRBM",
+                                  "CategoricalRBM"])
+def test_estimators_train_with_pt_bit_identically_for_any_n_jobs(name):
+    import boltz
+    from sklearn.datasets import load_digits
+    X = _digits01()[:300]
+    kw = dict(n_components=20, n_iter=3, random_state=0, negative_phase="pt",
+              n_temperatures=4)
+    if name == "BernoulliRBM":
+        est, data = boltz.BernoulliRBM(**kw, centering=True), X
+    elif name == "GaussianBernoulliRBM":
+        from sklearn.preprocessing import StandardScaler
+        data = StandardScaler().fit_transform(load_digits().data[:300])
+        data = data[:, data.std(0) > 0]
+        est = boltz.GaussianBernoulliRBM(**kw, learning_rate=0.01)
+    else:
+        est = boltz.CategoricalRBM(**kw, n_categories=17, hidden="relu",
+                                   learning_rate=0.01)
+        data = load_digits().data[:300].astype(int)
+    one = est.set_params(n_jobs=1).fit(data)
+    s1, acc1 = one.get_training_state(), one.swap_acceptance_
+    two = est.set_params(n_jobs=2).fit(data)
+    s2 = two.get_training_state()
+    for key in s1["parameters"]:
+        assert_array_equal(s1["parameters"][key], s2["parameters"][key])
+    assert_array_equal(s1["chains"], s2["chains"])
+    assert_array_equal(acc1, two.swap_acceptance_)
+    assert s1["chains"].shape == (4 * est.batch_size, 20)
+    # (the wide categorical model needs more rungs for its coldest pair)
+    assert acc1.shape == (3,) and np.all((acc1 >= 0) & (acc1 <= 1)) and acc1[-1] > 0
+    assert s1["pt_steps"] == 3 * -(-300 // est.batch_size)
+
+
+def test_one_rung_is_pcd_and_the_state_round_trips():
+    import boltz
+    X = _digits01()[:200]
+    kw = dict(n_components=12, batch_size=20, random_state=3)
+    pcd = boltz.BernoulliRBM(n_iter=2, **kw).fit(X)
+    one = boltz.BernoulliRBM(n_iter=2, negative_phase="pt", n_temperatures=1,
+                             **kw).fit(X)
+    assert_array_equal(pcd.components_, one.components_)
+    # two PT epochs == one, then its training state carried into another
+    full = boltz.BernoulliRBM(n_iter=2, negative_phase="pt", n_temperatures=3,
+                              **kw).fit(X)
+    half = boltz.BernoulliRBM(n_iter=1, negative_phase="pt", n_temperatures=3,
+                              **kw).fit(X)
+    twin = boltz.BernoulliRBM(n_iter=1, negative_phase="pt", n_temperatures=3, **kw)
+    twin.set_training_state(half.get_training_state()).run_minibatches(X)
+    assert_array_equal(twin.components_, full.components_)
+    assert_array_equal(twin.h_samples_, full.h_samples_)
+    assert np.abs(full.components_ - pcd.components_).max() > 1e-4
+
+
+def test_dbn_layers_train_with_pt():
+    import boltz
+    X = _digits01()[:200]
+    dbn = boltz.DBN(hidden_layer_sizes=(12, 6), n_iter=2, random_state=0,
+                    negative_phase=["pt", "cd"], n_temperatures=[3, 10]).fit(X)
+    assert dbn.rbms_[0].swap_acceptance_.shape == (2,)
+    assert not hasattr(dbn.rbms_[1], "swap_acceptance_")

@@ -48,7 +48,8 @@ PER_LAYER = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "n_iter": [Interval(Integral, 0, None, closed="left")],
     "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-    "negative_phase": [StrOptions({"pcd", "cd"})],
+    "negative_phase": [StrOptions({"pcd", "cd", "pt"})],
+    "n_temperatures": [Interval(Integral, 1, None, closed="left")],
     "momentum": [Interval(Real, 0, 1, closed="left")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "centering": ["boolean"],
@@ -210,14 +211,18 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     n_gibbs_steps : int or list of int, default=1
         k of CD-k / PCD-k per layer.
 
-    negative_phase : {"pcd", "cd"} or list of them, default="cd"
+    negative_phase : {"pcd", "cd", "pt"} or list of them, default="cd"
         The chains of each layer's negative phase: persistent or plain
-        contrastive divergence.  Called ``method`` before boltz 0.2; that
+        contrastive divergence, or parallel tempering (see
+        :class:`BernoulliRBM`).  Called ``method`` before boltz 0.2; that
         spelling still works, with a ``FutureWarning``, until 0.3.  CD-1 is the
         greedy recipe of Hinton, Osindero & Teh (2006), and on Fashion-MNIST
         it gave better features than PCD-1 for both layers of a 500-500 stack
         (logistic regression on them: 0.83 / 0.81 against 0.80 / 0.75, 10,000
         images, 3 epochs per layer, batch_size 20, learning_rate 0.05).
+
+    n_temperatures : int or list of int, default=10
+        Rungs of parallel tempering per layer (``negative_phase="pt"``).
 
     momentum : float or list of float, default=0.0
         Momentum of the updates per layer.
@@ -318,6 +323,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         n_iter=10,
         n_gibbs_steps=1,
         negative_phase="cd",
+        n_temperatures=10,
         momentum=0.0,
         weight_decay=0.0,
         centering=False,
@@ -337,6 +343,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.n_iter = n_iter
         self.n_gibbs_steps = n_gibbs_steps
         self.negative_phase = negative_phase
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.centering = centering
@@ -353,7 +360,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         super().__setstate__(upgrade_pickled_state(
             state, renamed=[("method", "negative_phase")],
             added=[("n_categories", "auto"), ("centering", False),
-                   ("centering_rate", 0.01)]))
+                   ("centering_rate", 0.01), ("n_temperatures", 10)]))
 
     @property
     def _n_features_out(self):
@@ -617,9 +624,12 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
     n_gibbs_steps : int or list of int, default=1
         Pretraining k of CD-k / PCD-k per layer.
 
-    negative_phase : {"pcd", "cd"} or list of them, default="cd"
+    negative_phase : {"pcd", "cd", "pt"} or list of them, default="cd"
         Pretraining chains per layer (see :class:`DBN`); ``method`` before
         boltz 0.2 (it still works, with a ``FutureWarning``, until 0.3).
+
+    n_temperatures : int or list of int, default=10
+        Rungs of parallel tempering per layer (``negative_phase="pt"``).
 
     momentum : float or list of float, default=0.0
         Pretraining momentum per layer.
@@ -747,6 +757,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         n_iter=10,
         n_gibbs_steps=1,
         negative_phase="cd",
+        n_temperatures=10,
         momentum=0.0,
         weight_decay=0.0,
         centering=False,
@@ -773,6 +784,7 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter = n_iter
         self.n_gibbs_steps = n_gibbs_steps
         self.negative_phase = negative_phase
+        self.n_temperatures = n_temperatures
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.centering = centering
@@ -796,7 +808,8 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
         # models pickled by boltz 0.1 had method=
         super().__setstate__(upgrade_pickled_state(
             state, renamed=[("method", "negative_phase")],
-            added=[("centering", False), ("centering_rate", 0.01)]))
+            added=[("centering", False), ("centering_rate", 0.01),
+                   ("n_temperatures", 10)]))
 
     def _accept_sparse(self):
         return "csr" if self.visible == "bernoulli" else False

@@ -27,6 +27,7 @@ from ..base import (
     upgrade_pickled_state,
 )
 from ..utils._batching import even_batch_starts
+from ..utils._tempering import temperature_ladder
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     FLOAT_DTYPES,
@@ -108,7 +109,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
-        "negative_phase": [StrOptions({"pcd", "cd"})],
+        "negative_phase": [StrOptions({"pcd", "cd", "pt"})],
+        "n_temperatures": [Interval(Integral, 1, None, closed="left")],
         "method": [StrOptions({"pcd", "cd"}), Hidden(StrOptions({"deprecated"}))],
         "hidden": [StrOptions({"bernoulli", "relu"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -126,7 +128,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         # models pickled by boltz 0.1 had method= and no hidden=
         super().__setstate__(upgrade_pickled_state(
             state, renamed=[("method", "negative_phase")],
-            added=[("hidden", "bernoulli"), ("centering", False), ("centering_rate", 0.01)]))
+            added=[("hidden", "bernoulli"), ("centering", False), ("centering_rate", 0.01),
+                   ("n_temperatures", 10)]))
 
     def _validate_params(self):
         super()._validate_params()
@@ -187,6 +190,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=dtype)
         self._velocity = None
         self._offsets = None
+        self._pt_steps = 0
         self._entropy = entropy_from(rng)
         self._n_epoch_calls = 0
         self._n_epochs_done = 0
@@ -204,13 +208,21 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             self._velocity = v
         return v
 
+    def _n_rungs(self):
+        """Rungs of chains: n_temperatures with parallel tempering, else 1."""
+        if self._negative_phase() == "pt":
+            return int(getattr(self, "n_temperatures", 1))
+        return 1
+
     def _chains(self):
-        """The persistent chains, resized if batch_size changed between calls."""
+        """The persistent chains, resized if batch_size (or the rungs of
+        parallel tempering) changed between calls."""
         H = self.h_samples_
-        if H.shape != (self.batch_size, self.n_components) or H.dtype != \
+        rows = self.batch_size * self._n_rungs()
+        if H.shape != (rows, self.n_components) or H.dtype != \
                 self.components_.dtype or not H.flags.c_contiguous:
             old = np.asarray(H, dtype=self.components_.dtype)
-            H = np.zeros((self.batch_size, self.n_components), self.components_.dtype)
+            H = np.zeros((rows, self.n_components), self.components_.dtype)
             n = min(len(old), len(H))
             H[:n] = old[:n]
             self.h_samples_ = H
@@ -240,6 +252,12 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             mu, lam = self._centring_offsets(X, visible_options.get("sigma"))
             centring = dict(centering_rate=float(self.centering_rate),
                             visible_offset=mu, hidden_offset=lam)
+        tempering = {}
+        K = self._n_rungs()
+        if K > 1:
+            counts = np.zeros(self.batch_size * (K - 1) * 2, np.int64)
+            tempering = dict(betas=temperature_ladder(K), swap_counts=counts,
+                             pt_parity=int(getattr(self, "_pt_steps", 0)) % 2)
         streams = Streams(self._entropy, (self._n_epoch_calls,), H.shape[0])
         hc, vc, group = kernel_chunks(self.batch_size, X.shape[1], self.n_components,
                                       dtype)
@@ -251,12 +269,17 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 Wv, bv, cv, H, streams,
                 float(self.learning_rate), float(self.momentum),
                 float(self.weight_decay), int(self.n_gibbs_steps),
-                self._negative_phase() == "pcd", sp.issparse(X), n_threads,
+                self._negative_phase() != "cd", sp.issparse(X), n_threads,
                 visible_units=self._visible_type.kernel_code,
                 hidden_units=self._hidden_layer().kernel_code,
                 partials=True, hidden_chunk=hc, visible_chunk=vc, hidden_group=group,
-                **visible_options, **centring,
+                **visible_options, **centring, **tempering,
             )
+        if K > 1:
+            self._pt_steps = int(getattr(self, "_pt_steps", 0)) + \
+                (len(starts) - 1) * int(self.n_gibbs_steps)
+            tried, taken = counts.reshape(-1, K - 1, 2).sum(axis=0).T
+            self.swap_acceptance_ = taken / np.maximum(tried, 1)
 
     def _centring_offsets(self, X, sigma=None):
         """The centring offsets (mu, lam), set on first use from this data.
@@ -343,7 +366,9 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             momentum buffers or None; ``"offsets"``: the centring offsets
             (mu, lam) or None (``centering=True`` sets them from the data on
             the next epoch); ``"entropy"`` and ``"n_epoch_calls"``: the
-            random streams' seed and position; ``"n_features_in_"``.
+            random streams' seed and position; ``"pt_steps"``: the Gibbs
+            steps run with parallel tempering (their parity alternates the
+            swapped pairs); ``"n_features_in_"``.
         """
         check_is_fitted(self, "components_")
         velocity = getattr(self, "_velocity", None)
@@ -357,6 +382,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             "offsets": None if offsets is None else tuple(o.copy() for o in offsets),
             "entropy": int(self._entropy),
             "n_epoch_calls": int(self._n_epoch_calls),
+            "pt_steps": int(getattr(self, "_pt_steps", 0)),
             "n_features_in_": int(self.n_features_in_),
         }
 
@@ -405,6 +431,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             self._entropy = int(state["entropy"])
         if "n_epoch_calls" in state:
             self._n_epoch_calls = int(state["n_epoch_calls"])
+        if "pt_steps" in state:
+            self._pt_steps = int(state["pt_steps"])
         return self
 
     def run_minibatches(self, X, *, n_epochs=1, batches=None):

@@ -90,8 +90,20 @@ class CategoricalRBM(_BaseRBM):
     n_gibbs_steps : int, default=1
         k, the Gibbs steps of the negative phase (CD-k / PCD-k).
 
-    negative_phase : {"pcd", "cd"}, default="pcd"
+    negative_phase : {"pcd", "cd", "pt"}, default="pcd"
         Persistent contrastive divergence or contrastive divergence.
+
+        ``"pt"``: parallel tempering (Desjardins et al. 2010), persistent
+        chains at ``n_temperatures`` inverse temperatures of the geometric
+        ladder ``beta_k = 0.1 ** (k / (n_temperatures - 1))`` (couplings
+        scaled by beta, each unit's own terms kept, so that every rung is a
+        proper model), with swaps of neighbouring rungs' states before
+        every Gibbs step; the beta = 1 rung is the negative phase.  The
+        swaps' acceptance rates are kept in ``swap_acceptance_``.
+
+    n_temperatures : int, default=10
+        Rungs of the ladder with ``negative_phase="pt"`` (one rung is PCD);
+        unused otherwise.  Each rung holds ``batch_size`` chains.
 
     hidden : {"bernoulli", "relu"}, default="bernoulli"
         The hidden unit type: binary units, or rectified linear units
@@ -126,6 +138,10 @@ class CategoricalRBM(_BaseRBM):
 
     Attributes
     ----------
+    swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
+        With ``negative_phase="pt"``: the acceptance rate of the swaps
+        between rungs k and k + 1 over the last epoch.
+
     components_ : ndarray of shape (n_components, sum(n_categories_))
         Weight matrix, one column per (feature, category).
 
@@ -212,6 +228,7 @@ class CategoricalRBM(_BaseRBM):
         random_state=None,
         n_gibbs_steps=1,
         negative_phase="pcd",
+        n_temperatures=10,
         hidden="bernoulli",
         momentum=0.0,
         weight_decay=0.0,
@@ -228,6 +245,7 @@ class CategoricalRBM(_BaseRBM):
         self.random_state = random_state
         self.n_gibbs_steps = n_gibbs_steps
         self.negative_phase = negative_phase
+        self.n_temperatures = n_temperatures
         self.hidden = hidden
         self.momentum = momentum
         self.weight_decay = weight_decay

@@ -112,12 +112,24 @@ class GaussianBernoulliRBM(_BaseRBM):
     n_gibbs_steps : int, default=1
         k, the Gibbs steps of the negative phase (CD-k / PCD-k).
 
-    negative_phase : {"pcd", "cd"}, default="pcd"
+    negative_phase : {"pcd", "cd", "pt"}, default="pcd"
         The chains of the gradient's negative phase: persistent contrastive
         divergence (chains carried across minibatches) or contrastive
         divergence (chains restarted at each minibatch's data).  Called
         ``method`` before boltz 0.2; that spelling still works, with a
         ``FutureWarning``, until 0.3.
+
+        ``"pt"``: parallel tempering (Desjardins et al. 2010), persistent
+        chains at ``n_temperatures`` inverse temperatures of the geometric
+        ladder ``beta_k = 0.1 ** (k / (n_temperatures - 1))`` (couplings
+        scaled by beta, each unit's own terms kept, so that every rung is a
+        proper model), with swaps of neighbouring rungs' states before
+        every Gibbs step; the beta = 1 rung is the negative phase.  The
+        swaps' acceptance rates are kept in ``swap_acceptance_``.
+
+    n_temperatures : int, default=10
+        Rungs of the ladder with ``negative_phase="pt"`` (one rung is PCD);
+        unused otherwise.  Each rung holds ``batch_size`` chains.
 
     hidden : {"bernoulli"}, default="bernoulli"
         The hidden unit type.  ``"relu"`` is refused with a ValueError at
@@ -173,6 +185,10 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     Attributes
     ----------
+    swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
+        With ``negative_phase="pt"``: the acceptance rate of the swaps
+        between rungs k and k + 1 over the last epoch.
+
     intercept_hidden_ : ndarray of shape (n_components,)
         Biases ``c`` of the hidden units.
 
@@ -236,6 +252,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         random_state=None,
         n_gibbs_steps=1,
         negative_phase="pcd",
+        n_temperatures=10,
         hidden="bernoulli",
         momentum=0.0,
         weight_decay=0.0,
@@ -253,6 +270,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.random_state = random_state
         self.n_gibbs_steps = n_gibbs_steps
         self.negative_phase = negative_phase
+        self.n_temperatures = n_temperatures
         self.hidden = hidden
         self.momentum = momentum
         self.weight_decay = weight_decay
