@@ -33,7 +33,7 @@ def test_epochs_match_numpy_reference(digits_std, dtype, method):
     J, bs, lr = 16, 10, 0.01
     est = GaussianBernoulliRBM(n_components=J, batch_size=bs, n_iter=2,
                                learning_rate=lr, method=method, random_state=5,
-                               n_jobs=1).fit(X.astype(dtype))
+                               n_jobs=1, centering=False).fit(X.astype(dtype))
     W, entropy = ref.init_like_estimator(5, J, X.shape[1])
     b, c, H = np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J))
     for call in range(2):
@@ -53,7 +53,7 @@ def test_sigma_scales_data_and_biases(digits_std):
     X = digits_std[:100]
     F = X.shape[1]
     est = GaussianBernoulliRBM(n_components=8, batch_size=10, n_iter=1,
-                               random_state=2, n_jobs=1).fit(X)
+                               random_state=2, n_jobs=1, centering=False).fit(X)
     sigma = np.linspace(0.5, 2.0, F)
     est.sigma_ = sigma.copy()
     est.intercept_visible_ = np.linspace(-1, 1, F)
@@ -89,7 +89,7 @@ def test_learn_sigma_epochs_match_numpy_reference(digits_std, dtype, method):
     est = GaussianBernoulliRBM(n_components=J, batch_size=bs, n_iter=2,
                                learning_rate=lr, negative_phase=method,
                                learn_sigma=True, random_state=5,
-                               n_jobs=2).fit(X.astype(dtype))
+                               n_jobs=2, centering=False).fit(X.astype(dtype))
     W, entropy = ref.init_like_estimator(5, J, X.shape[1])
     b, c, H = np.zeros(X.shape[1]), np.zeros(J), np.zeros((bs, J))
     sigma = np.ones(X.shape[1])

@@ -251,7 +251,7 @@ def test_default_construction_warns_nothing(fitted):
 # -- divergence: reported, and the model left as it was --------------------------------
 DIVERGING = {
     "BernoulliRBM": dict(learning_rate=1e30, weight_decay=1e10),
-    "GaussianBernoulliRBM": dict(learning_rate=10, learn_sigma=True, n_iter=5),
+    "GaussianBernoulliRBM": dict(learning_rate=1e3, learn_sigma=True, n_iter=5),
     "DBN": dict(learning_rate=1e30, weight_decay=1e10),
     "CategoricalRBM": dict(learning_rate=1e30, weight_decay=1e10),
 }
