@@ -100,7 +100,8 @@ def bench_categorical(X, n_components, repeats, n_levels=8):
         def make_cat(r):
             return boltz.CategoricalRBM(
                 n_components=n_components, n_categories=n_levels,
-                batch_size=batch_size, learning_rate=0.01, n_iter=1, random_state=r)
+                batch_size=batch_size, learning_rate=0.01, n_iter=1, random_state=r,
+                centering=False)    # the unit type's cost: plain steps on both
 
         def make_bern(r):
             return boltz.BernoulliRBM(

@@ -1,0 +1,136 @@
+"""The cost of training that reaches equilibrium: centring and parallel tempering.
+
+- ``centering``: a :class:`boltz.BernoulliRBM` PCD-1 epoch with centred
+  gradients (``centering=True``) against the plain epoch: same data
+  (Fashion-MNIST scaled to [0, 1]), hidden units, batch size, dtype and seed.
+  Target: at most 1.1x.
+- ``pt``: an epoch with parallel tempering over K rungs of ``batch_size``
+  chains (``negative_phase="pt", n_temperatures=K``) against PCD-1 with K
+  independent sets of ``batch_size`` chains (the same K * batch_size chain
+  rows sampled per step, every one of them in the gradient).  Target: at
+  most 1.15x.
+
+Each setting alternates the two for ``--repeats`` runs of one epoch
+(``n_iter=1``) in this process and prints every time, the medians and the
+ratio; the plain epoch's rate is also given as a fraction of the machine's
+GEMM rate (its 10 * n * F * J flops).  Run with nothing else busy:
+
+    python benchmarks/bench_equilibrium.py [--repeats 5] [--n-samples 20000]
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import boltz
+from _common import gemm_rate
+from bench_units import _data
+
+CENTERING_SETTINGS = [(10, np.float64), (100, np.float64), (100, np.float32)]
+PT_SETTINGS = [(10, np.float64, 4), (100, np.float64, 4), (100, np.float32, 4),
+               (100, np.float64, 10)]
+
+
+class _IndependentChains(boltz.BernoulliRBM):
+    """PCD with ``n_sets * batch_size`` persistent chains (the baseline of PT)."""
+
+    n_sets = 1
+
+    def _chains(self):
+        rows = self.batch_size * self.n_sets
+        H = getattr(self, "h_samples_", None)
+        if H is None or H.shape != (rows, self.n_components) or \
+                H.dtype != self.components_.dtype:
+            self.h_samples_ = np.zeros((rows, self.n_components),
+                                       self.components_.dtype)
+        return self.h_samples_
+
+
+def _time(make, X, repeats):
+    ta, tb = [], []
+    for make_one in make:            # warm-up (threads, first-touch pages): untimed
+        make_one(0).fit(X[: min(len(X), 2000)])
+    for r in range(repeats):         # alternate, so that load drifts hit both
+        for make_one, out in ((make[0], ta), (make[1], tb)):
+            model = make_one(r)
+            t = time.perf_counter()
+            model.fit(X)
+            out.append(time.perf_counter() - t)
+    return ta, tb, model
+
+
+def _report(label, ta, tb, target, extra=""):
+    ma, mb = statistics.median(ta), statistics.median(tb)
+    ratio = ma / mb
+    ok = "ok" if ratio <= target else "OVER TARGET"
+    print(f"{label}: {' '.join(f'{t:.3f}' for t in ta)} s  vs  "
+          f"{' '.join(f'{t:.3f}' for t in tb)} s  -> medians {ma:.3f} / {mb:.3f} s, "
+          f"ratio {ratio:.2f}x (target <= {target}x, {ok}){extra}")
+    return ratio, mb
+
+
+def bench_centering(X, n_components, repeats, rates):
+    print(f"\ncentred vs plain PCD-1 epoch, {X.shape[0]} x {X.shape[1]}, "
+          f"{n_components} hidden units")
+    for batch_size, dtype in CENTERING_SETTINGS:
+        Xd = X.astype(dtype)
+
+        def make(centering):
+            return lambda r: boltz.BernoulliRBM(
+                n_components=n_components, batch_size=batch_size, learning_rate=0.01,
+                n_iter=1, random_state=r, centering=centering)
+        ta, tb, _ = _time((make(True), make(False)), Xd, repeats)
+        flops = 10.0 * X.shape[0] * X.shape[1] * n_components
+        plain = statistics.median(tb)
+        _report(f"  batch {batch_size:>3} {np.dtype(dtype).name}", ta, tb, 1.1,
+                f"; plain epoch {flops / plain / 1e9:.1f} GFLOP/s = "
+                f"{flops / plain / 1e9 / rates[np.dtype(dtype)]:.0%} of GEMM rate")
+
+
+def bench_pt(X, n_components, repeats):
+    print(f"\nparallel tempering over K rungs vs PCD-1 with K independent chain "
+          f"sets, {X.shape[0]} x {X.shape[1]}, {n_components} hidden units")
+    for batch_size, dtype, K in PT_SETTINGS:
+        Xd = X.astype(dtype)
+
+        def make_pt(r):
+            return boltz.BernoulliRBM(
+                n_components=n_components, batch_size=batch_size, learning_rate=0.01,
+                n_iter=1, random_state=r, negative_phase="pt", n_temperatures=K)
+
+        def make_chains(r):
+            est = _IndependentChains(
+                n_components=n_components, batch_size=batch_size, learning_rate=0.01,
+                n_iter=1, random_state=r)
+            est.n_sets = K
+            return est
+        ta, tb, _ = _time((make_pt, make_chains), Xd, repeats)
+        acc = make_pt(0).fit(Xd[: 20 * batch_size]).swap_acceptance_
+        _report(f"  batch {batch_size:>3} {np.dtype(dtype).name} K={K:>2}", ta, tb,
+                1.15, f"; swap acceptance {np.round(acc, 2).tolist()}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--n-samples", type=int, default=20000)
+    parser.add_argument("--n-components", type=int, default=256)
+    parser.add_argument("--only", choices=("centering", "pt"), default=None)
+    args = parser.parse_args(argv)
+    X, name = _data(args.n_samples)
+    boltz.show_config()
+    print(f"data: {name}")
+    if args.only in (None, "centering"):
+        rates = {np.dtype(d): gemm_rate(d) for d in (np.float64, np.float32)}
+        print("GEMM rate: " + ", ".join(f"{k.name} {v:.0f} GFLOP/s"
+                                         for k, v in rates.items()))
+        bench_centering(X, args.n_components, args.repeats, rates)
+    if args.only in (None, "pt"):
+        bench_pt(X, args.n_components, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
