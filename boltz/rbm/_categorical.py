@@ -157,12 +157,13 @@ class CategoricalRBM(_BaseRBM):
         or ``early_stopping`` is on: arrays ``epoch``, ``train`` (mean
         log-likelihood of the training rows), ``validation`` (of the
         held-out rows, or None) and ``log_partition``, ``method``
-        (``"exact"`` or ``"ais"``) and ``best_epoch`` (the epoch whose
-        parameters the model holds).
+        (``"exact"`` or ``"ais"``), ``best_epoch`` (the epoch whose
+        parameters the model holds) and ``validation_indices`` (the
+        held-out rows of X, or None).
 
     n_iter_ : int
-        Epochs trained: those ``fit`` ran (fewer than ``n_iter`` after early
-        stopping), plus one per ``partial_fit`` call since.
+        Epochs the last ``fit`` ran (fewer than ``n_iter`` after early
+        stopping); set with ``log_likelihood_curve_``.
 
     n_features_in_ : int
         Number of (categorical) features seen during :term:`fit`.
