@@ -43,8 +43,8 @@ CASES = [
 
 
 def _make(cls, extra, **kwargs):
-    params = dict(n_components=4, n_iter=5, batch_size=7, learning_rate=0.05,
-                  random_state=0)
+    params = {"n_components": 4, "n_iter": 5, "batch_size": 7, "learning_rate": 0.05,
+                  "random_state": 0}
     params.update(extra)
     params.update(kwargs)
     return cls(**params)
@@ -126,8 +126,8 @@ def test_curve_does_not_change_the_fit(name, cls, data, extra, dtype):
 def test_ais_curve_does_not_change_the_fit_and_is_close_to_exact():
     # 24 visible and 22 hidden units: "auto" would enumerate 22 > 20 units
     X = _binary(n=200, d=24, seed=1)
-    kw = dict(n_components=22, n_iter=4, batch_size=20, learning_rate=0.05,
-              random_state=3)
+    kw = {"n_components": 22, "n_iter": 4, "batch_size": 20, "learning_rate": 0.05,
+              "random_state": 3}
     plain = BernoulliRBM(**kw).fit(X)
     watched = BernoulliRBM(**kw, log_likelihood_every=2).fit(X)
     again = BernoulliRBM(**kw, log_likelihood_every=2).fit(X)
@@ -182,9 +182,9 @@ def _overfitting_case(**kwargs):
     """Few rows, many hidden units, a large learning rate: the held-out
     log-likelihood rises, then falls as the model memorises its 24 rows."""
     X = _binary(n=40, d=10, seed=4)
-    params = dict(n_components=40, n_iter=60, batch_size=4, learning_rate=0.5,
-                  validation_fraction=0.4, random_state=0, early_stopping=True,
-                  n_iter_no_change=3, tol=0.0)
+    params = {"n_components": 40, "n_iter": 60, "batch_size": 4, "learning_rate": 0.5,
+                  "validation_fraction": 0.4, "random_state": 0, "early_stopping": True,
+                  "n_iter_no_change": 3, "tol": 0.0}
     params.update(kwargs)
     return X, params
 
@@ -287,7 +287,7 @@ def test_bad_values_raise_and_leave_the_model_unchanged(params, match):
 
 def test_partial_fit_neither_holds_out_nor_evaluates():
     X = _binary()
-    kw = dict(n_components=3, n_iter=2, random_state=0)
+    kw = {"n_components": 3, "n_iter": 2, "random_state": 0}
     model = BernoulliRBM(**kw, log_likelihood_every=1, validation_fraction=0.2)
     model.partial_fit(X)
     assert not hasattr(model, "log_likelihood_curve_")
