@@ -117,6 +117,27 @@ class BernoulliRBM(_BaseRBM):
         AIS).  None uses every core OpenMP sees (``OMP_NUM_THREADS`` is
         respected); -1 all cores; results do not depend on it.
 
+    log_likelihood_every : int or None, default=None
+        ``fit`` evaluates the train (and held-out) log-likelihood every this
+        many epochs and after the last, into ``log_likelihood_curve_``, and
+        prints it with ``verbose``; None: off (see :meth:`fit`, Notes).
+
+    validation_fraction : float in (0, 1) or None, default=None
+        Share of the rows of X that ``fit`` holds out from training for the
+        held-out curve and early stopping (see :meth:`fit`, Notes).
+
+    early_stopping : bool, default=False
+        Stop ``fit`` when the held-out log-likelihood stops improving and
+        restore the best evaluated epoch; needs ``validation_fraction``.
+
+    n_iter_no_change : int, default=10
+        Early stopping: evaluations in a row without an improvement of
+        ``tol`` after which training stops (MLPClassifier's rule).
+
+    tol : float, default=1e-4
+        Early stopping: the improvement of the mean held-out log-likelihood,
+        in nats, that counts.
+
     Attributes
     ----------
     swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
@@ -138,6 +159,19 @@ class BernoulliRBM(_BaseRBM):
     visible_units_, hidden_units_ : UnitType
         The layers' unit types bound to the fitted parameters
         (``boltz.rbm._units.Bernoulli``, ``ReLU``).
+
+    log_likelihood_curve_ : Bunch
+        Set by ``fit`` when ``log_likelihood_every``, ``validation_fraction``
+        or ``early_stopping`` is on: arrays ``epoch``, ``train`` (mean
+        log-likelihood of the training rows), ``validation`` (of the
+        held-out rows, or None) and ``log_partition``, ``method``
+        (``"exact"`` or ``"ais"``), ``best_epoch`` (the epoch whose
+        parameters the model holds) and ``validation_indices`` (the
+        held-out rows of X, or None).
+
+    n_iter_ : int
+        Epochs the last ``fit`` ran (fewer than ``n_iter`` after early
+        stopping); set with ``log_likelihood_curve_``.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -185,6 +219,11 @@ class BernoulliRBM(_BaseRBM):
         centering=False,
         centering_rate=0.01,
         n_jobs=None,
+        log_likelihood_every=None,
+        validation_fraction=None,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
         method="deprecated",
     ):
         self.n_components = n_components
@@ -202,6 +241,11 @@ class BernoulliRBM(_BaseRBM):
         self.centering = centering
         self.centering_rate = centering_rate
         self.n_jobs = n_jobs
+        self.log_likelihood_every = log_likelihood_every
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.method = method
 
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
