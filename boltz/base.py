@@ -592,7 +592,7 @@ class EnergyModel:
         entropy = entropy_from(rng)
         states = self._init_chains(n_samples, betas.size, entropy)
         states, _ = self._advance_chains(states, n_steps, sampler, entropy, (1,), betas)
-        return self._chain_output(self._chain_visible(states))
+        return self._chain_output(np.ascontiguousarray(self._chain_visible(states)))
 
     def _sampler_ladder(self, sampler, options):
         """The inverse temperatures of a sampler's rungs (``[1.0]`` for Gibbs);

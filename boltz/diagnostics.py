@@ -308,7 +308,7 @@ def _named_statistics(statistics):
             named[name] = f
     for name, f in named.items():
         if not callable(f):
-            raise ValueError(f"statistic {name!r} must be a callable taking visible "
+            raise TypeError(f"statistic {name!r} must be a callable taking visible "
                              f"states (n_chains, n_features); got {type(f).__name__}.")
     return named
 
@@ -400,7 +400,7 @@ def run_chains(model, n_chains=4, n_steps=1000, *, sampler="gibbs", init=None,
                          f"diagnostics need at least {MIN_DRAWS}: raise n_steps or "
                          "lower thin.")
     if modes is not None and not callable(modes):
-        raise ValueError("modes must be a callable labelling visible states "
+        raise TypeError("modes must be a callable labelling visible states "
                          f"(n_chains, n_features); got {type(modes).__name__}.")
     named = _named_statistics(statistics)
     betas = chain_model._sampler_ladder(sampler, sampler_options)

@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-from boltz.diagnostics import ChainsResult, ess, rhat, run_chains
 
 from boltz import (
     DBN,
@@ -18,6 +17,7 @@ from boltz import (
     CategoricalRBM,
     GaussianBernoulliRBM,
 )
+from boltz.diagnostics import ChainsResult, ess, rhat, run_chains
 
 
 def ar1(rho, n_chains, n_draws, seed):
@@ -210,5 +210,26 @@ def test_run_chains_rejects_bad_arguments():
         run_chains(rbm, n_chains=3, n_steps=10, init=np.zeros((2, 6)))
     with pytest.raises(ValueError, match="one value per chain"):
         run_chains(rbm, n_steps=10, statistics=np.mean)
+    with pytest.raises(TypeError, match="must be a callable"):
+        run_chains(rbm, n_steps=10, statistics={"x": 3})
+    with pytest.raises(TypeError, match="modes must be a callable"):
+        run_chains(rbm, n_steps=10, modes=[0, 1])
     with pytest.raises(ValueError, match="n_temperatures"):
         run_chains(rbm, n_steps=10, sampler="pt", n_temperatures=0)
+
+
+def test_run_chains_starts_from_init_dense_or_sparse():
+    import scipy.sparse as sp
+
+    from tests.test_pt_sampling import random_rbm
+
+    rbm = random_rbm(BernoulliRBM, 6, 4, seed=6, scale=3.0)   # remembers its start
+    start = (np.random.RandomState(1).rand(3, 6) > 0.5).astype(float)
+    dense = run_chains(rbm, n_chains=3, n_steps=4, init=start, sampler="pt",
+                       n_temperatures=2, random_state=0)
+    sparse = run_chains(rbm, n_chains=3, n_steps=4, init=sp.csr_matrix(start),
+                        sampler="pt", n_temperatures=2, random_state=0)
+    np.testing.assert_array_equal(dense.energies, sparse.energies)
+    other = run_chains(rbm, n_chains=3, n_steps=4, init=1 - start, sampler="pt",
+                       n_temperatures=2, random_state=0)
+    assert not np.array_equal(dense.energies, other.energies)

@@ -35,7 +35,7 @@ def advance_chains(W, b, states, n_steps, sampler, entropy, key, betas, first_st
     Returns ``(states, swaps)``, swaps of shape (2, K - 1): attempted and
     accepted swaps of each neighbour pair.
     """
-    n, K, N = states.shape
+    n, K, _ = states.shape
     swaps = np.zeros((2, K - 1), dtype=np.int64)
     if n_steps == 0:
         return states, swaps

@@ -563,9 +563,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _init_chains(self, n_chains, n_rungs, entropy, X=None):
         dtype = self.components_.dtype
         if X is not None:
-            V = np.asarray(self._validate_for_scoring(X), dtype=dtype)
-            if sp.issparse(V):
-                V = V.toarray()
+            V = self._validate_for_scoring(X)
+            V = np.asarray(V.toarray() if sp.issparse(V) else V, dtype=dtype)
             if V.shape[0] != n_chains:
                 raise ValueError(f"init must have one row per chain ({n_chains}); "
                                  f"got {V.shape[0]} rows.")
