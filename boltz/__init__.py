@@ -5,7 +5,9 @@ networks, Hopfield networks (classical, dense and modern) and general
 Boltzmann machines, whose sampling, training and recall loops run in
 Cython/OpenMP kernels.  Each family is a subpackage (:mod:`boltz.rbm`,
 :mod:`boltz.dbn`, :mod:`boltz.boltzmann`, :mod:`boltz.hopfield`); the
-likelihood code is :mod:`boltz.evaluation`, scale-out :mod:`boltz.dask`.
+likelihood code is :mod:`boltz.evaluation`, the mixing diagnostics of the
+chains (ESS, R-hat, parallel-tempering swap rates) :mod:`boltz.diagnostics`,
+scale-out :mod:`boltz.dask`.
 """
 
 from ._config import show_config

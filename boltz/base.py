@@ -389,10 +389,15 @@ class EnergyModel:
         F(x) per row of validated X, as float64;
     ``_parameter_arrays()``
         the fitted arrays that define the distribution (for the log-Z cache);
-    ``_sample(n_samples, n_steps, sampler, rng, **sampler_options)``
-        draws samples (generative models);
     ``_samplers``
-        the ``sampler`` names it accepts (``("gibbs",)`` by default).
+        the ``sampler`` names it accepts (``("gibbs",)`` by default);
+    ``_init_chains(n_chains, n_rungs, entropy, X=None)``,
+    ``_advance_chains(states, n_steps, sampler, entropy, key, betas, first_step)``,
+    ``_chain_visible(states)`` and ``_chain_output(V)``
+        the chains of generative models (see :meth:`_advance_chains`): one
+        hook behind ``sample`` and :func:`boltz.diagnostics.run_chains`;
+        a model may instead override ``_sample(n_samples, n_steps, sampler,
+        rng, **sampler_options)``.
 
     and gets ``free_energy``, ``log_partition``, ``log_likelihood``,
     ``score_samples`` (log p), ``score`` (mean log p) and ``sample``.  log Z
@@ -545,14 +550,28 @@ class EnergyModel:
             Number of samples (independent chains).
         n_steps : int, default=1000
             Steps of each chain before its state is returned.
-        sampler : str, default="gibbs"
-            The Markov chain; ``"gibbs"`` (block Gibbs sampling where the
-            model has blocks, sequential sweeps otherwise) on every model.
+        sampler : {"gibbs", "pt"}, default="gibbs"
+            The Markov chain.  ``"gibbs"``: block Gibbs sampling where the
+            model has blocks, sequential sweeps otherwise.  ``"pt"``:
+            parallel tempering (Desjardins et al. 2010): each chain is a
+            ladder of ``n_temperatures`` copies of the model at inverse
+            temperatures ``betas`` (couplings scaled by beta, the units' own
+            terms not; :mod:`boltz.utils._tempering`), each step a Gibbs step
+            of every copy then swaps of neighbouring copies, even pairs on
+            even steps and odd pairs on odd steps; the beta = 1 copy is
+            returned.  :func:`boltz.diagnostics.run_chains` reports the swap
+            acceptance rates.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
-            ``random_state``.
+            ``random_state``.  The draws do not depend on ``n_jobs``.
         **sampler_options : dict
-            Options of the chosen sampler (see the model's documentation).
+            Options of ``sampler="pt"`` (``"gibbs"`` takes none):
+
+            n_temperatures : int, default=10
+                Rungs of the geometric ladder from beta = 1 down to 0.1.
+            betas : array-like of shape (n_temperatures,), default=None
+                An explicit ladder instead: strictly decreasing from 1.0,
+                within [0, 1].
 
         Returns
         -------
@@ -564,11 +583,73 @@ class EnergyModel:
         return self._sample(int(n_samples), int(n_steps), sampler, rng,
                             **sampler_options)
 
-    def _sample_options(self, options, allowed):
+    def _sample(self, n_samples, n_steps, sampler, rng, **sampler_options):
+        """Samples through the chain hooks: init (stream ``(0,)``), advance
+        (streams ``(1, ...)``), the beta = 1 rung's visible states out."""
+        from ._kernels._random import entropy_from
+
+        betas = self._sampler_ladder(sampler, sampler_options)
+        entropy = entropy_from(rng)
+        states = self._init_chains(n_samples, betas.size, entropy)
+        states, _ = self._advance_chains(states, n_steps, sampler, entropy, (1,), betas)
+        return self._chain_output(np.ascontiguousarray(self._chain_visible(states)))
+
+    def _sampler_ladder(self, sampler, options):
+        """The inverse temperatures of a sampler's rungs (``[1.0]`` for Gibbs);
+        TypeError for options the sampler does not take."""
+        from .utils._tempering import temperature_ladder
+
+        if sampler == "pt":
+            self._sample_options(options, ("n_temperatures", "betas"), sampler)
+            return temperature_ladder(options.get("n_temperatures", 10),
+                                      options.get("betas"))
+        self._sample_options(options, (), sampler)
+        return np.ones(1)
+
+    # The chain hooks (generative models).  ``states`` has shape (n_chains,
+    # n_rungs, width): every rung's state in the model's own representation
+    # (all units of a Boltzmann machine, the one-hot columns of categorical
+    # units), rung 0 at beta = 1.
+    def _init_chains(self, n_chains, n_rungs, entropy, X=None):
+        """Initial states of ``n_chains`` chains of ``n_rungs`` rungs each, drawn
+        from stream ``(0,)`` of ``entropy``; with X (visible data, validated
+        here) every rung of chain i starts from row i of X."""
+        raise NotImplementedError
+
+    def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
+                        first_step=0):
+        """Run the chains ``n_steps`` steps from ``states``; the one sampling hook.
+
+        ``sampler="gibbs"`` runs one rung per chain; ``"pt"`` the rungs at
+        ``betas`` with neighbour swaps after every step (pairs of the parity
+        of step ``first_step + s``).  The draws come from streams keyed
+        ``key + (i,)`` of ``entropy`` (fixed chunks of chains, never
+        threads).  It never changes the estimator.
+
+        Returns
+        -------
+        states : ndarray of shape (n_chains, n_rungs, width)
+            The states after the steps (may be ``states``, updated in place).
+        swaps : ndarray of shape (2, n_rungs - 1), int64
+            Attempted (row 0) and accepted (row 1) swaps per neighbour pair.
+        """
+        raise NotImplementedError
+
+    def _chain_visible(self, states):
+        """The beta = 1 rung's visible states, as ``_validate_for_scoring`` gives
+        them (what ``_free_energy`` takes)."""
+        raise NotImplementedError
+
+    def _chain_output(self, V):
+        """Visible states as ``sample`` returns them (category codes, ...)."""
+        return V
+
+    def _sample_options(self, options, allowed, sampler=None):
         """Raise a TypeError for sampler options the model does not know."""
         extra = sorted(set(options) - set(allowed))
         if extra:
+            what = "it" if sampler is None else f"sampler={sampler!r}"
             raise TypeError(
                 f"{type(self).__name__}.sample got unexpected option(s) "
-                f"{', '.join(extra)}; it takes {', '.join(allowed) or 'none'}."
+                f"{', '.join(extra)}; {what} takes {', '.join(allowed) or 'none'}."
             )

@@ -1405,3 +1405,271 @@ def gibbs_chains(
         boltz_free_lines(Uall)
         boltz_free_lines(Zall)
         boltz_free_lines(bsc)
+
+
+# ---------------------------------------------------------------------------
+# Parallel tempering (sampling): pt_chains
+# ---------------------------------------------------------------------------
+# Kept apart from the epoch kernel above.  The tempering convention is the
+# library's one (boltz/utils/_tempering.py): at inverse temperature beta the
+# couplings are scaled by beta and every unit's own terms are not, so the
+# conditional of a layer at beta is the unit function applied to
+# beta * (coupled input) with the untempered bias.
+
+cdef enum:
+    PT_CHUNK = 4        # PT chains (each of n_rungs rows) per chunk and stream
+
+PT_CHAIN_CHUNK = PT_CHUNK
+
+
+cdef inline void _scale_rows(floating *x, long ld, int rows, int cols,
+                             const double *betas, int K) noexcept nogil:
+    """x[r] *= betas[r % K]: the couplings of each row's rung scaled by beta."""
+    cdef int r, j
+    cdef floating bk
+    cdef floating *row
+    for r in range(rows):
+        bk = <floating>betas[r % K]
+        if bk == 1:
+            continue
+        row = x + r * ld
+        for j in range(cols):
+            row[j] = bk * row[j]
+
+
+cdef void _pt_swaps(floating *Vc, int F, double *C, const double *betas, int m,
+                    int K, int parity, const uint32_t *u,
+                    int64_t *counts) noexcept nogil:
+    """Neighbour swaps of the pairs (k, k+1), k = parity, parity + 2, ... of
+    each of the m PT chains of a chunk (rows i K .. i K + K - 1 of Vc).
+
+    A swap of the joint states is accepted with probability
+    min(1, exp((beta_k - beta_{k+1}) (C_{k+1} - C_k))), C the coupling term
+    h W phi(v) of each row, decided by the uint32 of the pair (one per pair
+    and chain, ``u[i (K - 1) + k]``, drawn whether or not the pair's parity
+    is the step's).  counts[k] += attempts, counts[K - 1 + k] += acceptances.
+    """
+    cdef int i, k, f, r
+    cdef double d, tc
+    cdef floating tv
+    cdef floating *a
+    cdef floating *bb
+    for i in range(m):
+        for k in range(parity, K - 1, 2):
+            r = i * K + k
+            d = (betas[k] - betas[k + 1]) * (C[r + 1] - C[r])
+            counts[k] += 1
+            if d >= 0 or (<double>u[i * (K - 1) + k] + 0.5) * 2.3283064365386963e-10 \
+                    < exp(d):
+                counts[K - 1 + k] += 1
+                a = Vc + <long>r * F
+                bb = a + F
+                for f in range(F):
+                    tv = a[f]
+                    a[f] = bb[f]
+                    bb[f] = tv
+                tc = C[r]
+                C[r] = C[r + 1]
+                C[r + 1] = tc
+
+
+def pt_chains(
+    const floating[:, ::1] W,
+    const floating[::1] b,
+    const floating[::1] c,
+    floating[:, ::1] V,
+    const double[::1] betas,
+    Streams streams,
+    int n_steps,
+    int n_threads,
+    int64_t[:, ::1] swaps,
+    int visible_units=BERNOULLI,
+    const floating[::1] sigma=None,
+    int hidden_units=BERNOULLI,
+    const int[::1] groups=None,
+    int first_step=0,
+):
+    """Run parallel-tempering chains for ``n_steps`` steps in place.
+
+    A PT chain is ``K = len(betas)`` rungs, rows ``i K .. i K + K - 1`` of V
+    (rung k at inverse temperature ``betas[k]``; ``betas[0] = 1`` is the
+    model).  Every step is one block Gibbs step v -> h -> v of every rung at
+    its beta (couplings scaled, biases and the units' own terms not), then
+    swaps of the joint states (v, h) of neighbouring rungs (Desjardins et
+    al. 2010), deterministic even/odd: step ``first_step + s`` tries the
+    pairs (k, k + 1) with k of its parity, accepting with probability
+    ``min(1, exp((beta_k - beta_{k+1}) (C_{k+1} - C_k)))``, C = h W phi(v)
+    the coupling term (exact for every unit type: the units' own terms
+    cancel).
+
+    The PT chains are split into fixed chunks of ``PT_CHAIN_CHUNK``; chunk
+    ``i`` draws from ``streams`` stream ``i``, so results do not depend on
+    the thread count.  Per step and chunk of m PT chains (R = m K rows), in
+    stream order: Bernoulli and categorical visible units take
+    R (J + F) + m (K - 1) uint32 in one draw (hidden, visible, swaps);
+    Gaussian ones R J uint32, R F standard normals, then m (K - 1) uint32.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_hidden, n_features)
+    b, c : ndarray of shape (n_features,), (n_hidden,)
+        Visible biases (in data units) and hidden biases.
+    V : ndarray of shape (n_chains * K, n_features)
+        Initial visible states of every rung; overwritten with the states
+        after the steps (in data units).  # OUT
+    betas : ndarray of shape (K,), float64
+        The ladder, ``betas[0] == 1`` (see ``boltz.utils._tempering``).
+    streams : Streams
+        At least ceil(n_chains / PT_CHAIN_CHUNK) streams.
+    n_steps : int
+        Steps (Gibbs step then swaps).
+    n_threads : int
+        OpenMP threads.
+    swaps : ndarray of shape (2, K - 1), int64
+        Attempted (row 0) and accepted (row 1) swaps of each neighbour pair
+        (k, k + 1), added to.  # OUT
+    visible_units, sigma, hidden_units, groups
+        As :func:`gibbs_chains`.
+    first_step : int, default=0
+        Index of the first step, for the parity of its swaps (a run split
+        into calls alternates like one call).
+    """
+    import numpy as np
+    cdef int K = betas.shape[0]
+    cdef int n_rows = V.shape[0]
+    cdef int n = n_rows // K if K > 0 else 0
+    cdef int F = W.shape[1]
+    cdef int J = W.shape[0]
+    cdef int n_chunks = (n + PT_CHUNK - 1) // PT_CHUNK
+    cdef int ch, m, s, t, i, k, R, parity
+    cdef int vis = visible_units
+    cdef int hid = hidden_units
+    cdef bint gaussian = visible_units == GAUSSIAN
+    cdef int max_rows = PT_CHUNK * K
+    cdef long u_len = <long>max_rows * (F + J) + <long>PT_CHUNK * max(K - 1, 0)
+    cdef floating *Hb
+    cdef floating *Pb
+    cdef uint32_t *U
+    cdef floating *Z
+    cdef floating *Vc
+    cdef double *Cb
+    cdef floating *Hall = NULL
+    cdef floating *Pall = NULL
+    cdef uint32_t *Uall = NULL
+    cdef floating *Zall = NULL
+    cdef double *Call = NULL
+    cdef floating *Va = NULL
+    cdef floating *bsc = NULL
+    cdef const floating *bias = NULL
+    cdef const floating *sigp = NULL
+    cdef const int *glen = NULL
+    cdef const double *bp
+    cdef int64_t *cnt
+    cdef int64_t[:, ::1] counts
+    cdef size_t v_bytes = <size_t>n_rows * F * sizeof(floating)
+    _check_unit_codes(visible_units, hidden_units)
+    if visible_units == CATEGORICAL:
+        _check_groups(groups, F)
+        glen = &groups[0]
+    if K < 1 or betas[0] != 1.0:
+        raise ValueError("betas must start at 1.0")
+    if n_rows % K != 0:
+        raise ValueError("V must hold n_chains * len(betas) rows")
+    if swaps.shape[0] != 2 or swaps.shape[1] != K - 1:
+        raise ValueError("swaps must be of shape (2, len(betas) - 1)")
+    if V.shape[1] != F or b.shape[0] != F or c.shape[0] != J:
+        raise ValueError("shapes of W, b, c and V do not match")
+    if n == 0 or n_steps <= 0:
+        return
+    if streams.n < n_chunks:
+        raise ValueError("need one random stream per chunk of PT chains")
+    if gaussian:
+        if sigma is None or sigma.shape[0] != F:
+            raise ValueError("Gaussian visible units need sigma of shape (n_features,)")
+        for i in range(F):
+            if not (sigma[i] > 0 and isfinite(sigma[i])):
+                raise ValueError("sigma must be positive and finite")
+        sigp = &sigma[0]
+    else:
+        sigp = &b[0]        # never read: Bernoulli units have no scale
+    counts = np.zeros((n_chunks, 2 * K), dtype=np.int64)
+    bp = &betas[0]
+    n_threads = max(1, min(n_threads, n_chunks))
+    Hall = <floating *>boltz_alloc_lines(
+        <size_t>n_threads * max_rows * J * sizeof(floating))
+    Pall = <floating *>boltz_alloc_lines(
+        <size_t>n_threads * max_rows * F * sizeof(floating))
+    Uall = <uint32_t *>boltz_alloc_lines(<size_t>n_threads * u_len * sizeof(uint32_t))
+    Call = <double *>boltz_alloc_lines(<size_t>n_threads * max_rows * sizeof(double))
+    if gaussian:
+        Zall = <floating *>boltz_alloc_lines(
+            <size_t>n_threads * max_rows * F * sizeof(floating))
+    bsc = <floating *>boltz_alloc_lines(<size_t>F * sizeof(floating))
+    Va = <floating *>boltz_alloc_lines(v_bytes)
+    try:
+        if Hall == NULL or Pall == NULL or Uall == NULL or Call == NULL \
+                or Va == NULL or bsc == NULL or (gaussian and Zall == NULL):
+            raise MemoryError()
+        memcpy(Va, &V[0, 0], v_bytes)
+        bias = unit_bias(vis, &b[0], sigp, bsc, F)
+        for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
+                         num_threads=n_threads):
+            t = threadid()
+            Hb = Hall + <long>t * max_rows * J
+            Pb = Pall + <long>t * max_rows * F
+            U = Uall + <long>t * u_len
+            Cb = Call + <long>t * max_rows
+            Z = (Zall + <long>t * max_rows * F) if gaussian else NULL
+            cnt = &counts[ch, 0]
+            m = min(PT_CHUNK, n - ch * PT_CHUNK)
+            R = m * K
+            Vc = Va + <long>ch * PT_CHUNK * K * F
+            unit_couple(vis, Vc, F, sigp, R, F)
+            for s in range(n_steps):
+                if gaussian:
+                    fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>R * J)
+                    if floating is float:
+                        fill_normal_f(streams.ptrs[ch], Z, <Py_ssize_t>R * F)
+                    else:
+                        fill_normal_d(streams.ptrs[ch], Z, <Py_ssize_t>R * F)
+                    fill_uint32(streams.ptrs[ch], U + <long>R * (F + J),
+                                <Py_ssize_t>m * (K - 1))
+                else:
+                    fill_uint32(streams.ptrs[ch], U,
+                                <Py_ssize_t>R * (F + J) + m * (K - 1))
+                # h ~ p_beta(h | v): input beta * (W phi(v)), bias untempered
+                gemm_rm(NoTrans, Tr, R, J, F, <floating>1.0, Vc, F,
+                        &W[0, 0], F, <floating>0.0, Hb, J)
+                _scale_rows(Hb, J, R, J, bp, K)
+                unit_sample(hid, Hb, J, &c[0], U, J, NULL, 0, R, J)
+                # v ~ p_beta(v | h); P = h W is kept for the coupling term
+                if hid == BERNOULLI:
+                    _sparse_rows(Pb, F, Hb, J, &W[0, 0], F, R, J, F)
+                else:
+                    gemm_rm(NoTrans, NoTrans, R, F, J, <floating>1.0, Hb, J,
+                            &W[0, 0], F, <floating>0.0, Pb, F)
+                memcpy(Vc, Pb, <size_t>R * F * sizeof(floating))
+                _scale_rows(Vc, F, R, F, bp, K)
+                unit_sample(vis, Vc, F, bias, U + <long>R * J, F, Z, F, R, F, glen)
+                if K > 1:
+                    for i in range(R):
+                        Cb[i] = 0.0
+                        for k in range(F):
+                            Cb[i] += <double>Pb[<long>i * F + k] * <double>Vc[<long>i * F + k]
+                    parity = (first_step + s) % 2
+                    _pt_swaps(Vc, F, Cb, bp, m, K, parity,
+                              U + <long>R * (F + J), cnt)
+            unit_uncouple(vis, Vc, F, sigp, R, F)
+        memcpy(&V[0, 0], Va, v_bytes)
+        for ch in range(n_chunks):
+            for k in range(K - 1):
+                swaps[0, k] += counts[ch, k]
+                swaps[1, k] += counts[ch, K - 1 + k]
+    finally:
+        boltz_free_lines(Va)
+        boltz_free_lines(Hall)
+        boltz_free_lines(Pall)
+        boltz_free_lines(Uall)
+        boltz_free_lines(Call)
+        boltz_free_lines(Zall)
+        boltz_free_lines(bsc)

@@ -494,11 +494,33 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
     def _parameter_arrays(self):
         return (self.weights_, self.biases_)
 
-    def _sample(self, n_samples, n_steps, sampler, rng, **sampler_options):
-        self._sample_options(sampler_options, ())
-        return _stochastic.sample_visible(
-            self.weights_, self.biases_, self.n_features_in_, n_samples, n_steps,
-            rng, effective_n_threads(self.n_jobs))
+    # -- chains (sample, boltz.diagnostics): the EnergyModel hooks -----------------------
+    _samplers = ("gibbs", "pt")
+
+    def _init_chains(self, n_chains, n_rungs, entropy, X=None):
+        from .._kernels._random import stream_generator
+
+        init = stream_generator(entropy, (0,))
+        S = (init.random((n_chains, n_rungs, self.biases_.shape[0])) < 0.5).astype(
+            np.float64)
+        if X is not None:
+            V = self._validate_for_scoring(X)
+            if V.shape[0] != n_chains:
+                raise ValueError(f"init must have one row per chain ({n_chains}); "
+                                 f"got {V.shape[0]} rows.")
+            S[:, :, :self.n_features_in_] = V[:, None, :]
+        return S
+
+    def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
+                        first_step=0):
+        from ._chains import advance_chains
+
+        return advance_chains(self.weights_, self.biases_, states, n_steps, sampler,
+                              entropy, key, np.asarray(betas, dtype=np.float64),
+                              int(first_step), effective_n_threads(self.n_jobs))
+
+    def _chain_visible(self, states):
+        return np.ascontiguousarray(states[:, 0, :self.n_features_in_])
 
     # -- training ------------------------------------------------------------------------
     def _init_params(self, X, mask, rng):
@@ -813,7 +835,9 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         ``n_samples`` independent chains start from uniformly random states
         and run ``n_steps`` sweeps in the compiled kernel (chains in
         parallel, one random stream each); the visible part of their final
-        states is returned.
+        states is returned.  With ``sampler="pt"`` each chain is a ladder of
+        tempered copies of the machine (parallel tempering), each swept by
+        the same kernel.
 
         Parameters
         ----------
@@ -821,14 +845,28 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             Number of samples (chains).
         n_steps : int, default=1000
             Gibbs sweeps per chain.
-        sampler : {"gibbs"}, default="gibbs"
-            Sequential Gibbs sweeps (the only sampler).
+        sampler : {"gibbs", "pt"}, default="gibbs"
+            ``"gibbs"``: sequential Gibbs sweeps.  ``"pt"``: parallel
+            tempering (Desjardins et al. 2010): rung k sweeps the machine
+            with its couplings scaled by ``betas[k]`` and its biases
+            untempered (:mod:`boltz.utils._tempering`), then neighbouring
+            rungs try to swap their states, even pairs on even steps and odd
+            pairs on odd steps; rung 0 (beta = 1) is returned.
+            :func:`boltz.diagnostics.run_chains` reports the swap rates.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
-            ``random_state``.
+            ``random_state``.  The draws do not depend on ``n_jobs``.
         **sampler_options : dict
-            None are accepted. (``n_sweeps=`` is the deprecated spelling of
-            ``n_steps``: it warns, and is removed in 0.3.)
+            Options of ``sampler="pt"`` (``"gibbs"`` takes none):
+
+            n_temperatures : int, default=10
+                Rungs of the geometric ladder from beta = 1 down to 0.1.
+            betas : array-like of shape (n_temperatures,), default=None
+                An explicit ladder instead: strictly decreasing from 1.0,
+                within [0, 1].
+
+            (``n_sweeps=`` is the deprecated spelling of ``n_steps``: it
+            warns, and is removed in 0.3.)
 
         Returns
         -------

@@ -438,12 +438,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 out.append(H)
         return out[0] if len(out) == 1 else np.hstack(out)
 
+    _samplers = ("gibbs", "pt")
+
     def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
-               return_means=False, n_gibbs_steps="deprecated"):
+               return_means=False, n_gibbs_steps="deprecated", **sampler_options):
         """Generate data: Gibbs sampling in the top RBM, then one pass down.
 
         The top RBM runs ``n_samples`` chains for ``n_steps`` steps (its own
-        ``sample``).  The states reached in its visible layer are then
+        ``sample``, with ``sampler`` and its options).  The states reached in its visible layer are then
         propagated down through the directed generative connections of the
         layers below (Hinton, Osindero & Teh 2006): each layer is sampled
         from ``P(h_below | h_above)``, the data layer too, so that the
@@ -459,8 +461,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Number of samples.
         n_steps : int, default=1000
             Gibbs steps in the top-level RBM.
-        sampler : {"gibbs"}, default="gibbs"
-            The top RBM's Markov chain.
+        sampler : {"gibbs", "pt"}, default="gibbs"
+            The top RBM's Markov chain: block Gibbs sampling, or parallel
+            tempering (a ladder of tempered copies of the top RBM with
+            neighbour swaps after every step; see the RBMs' ``sample``).
         random_state : int, RandomState instance or None, default=None
             Seeds the chains and the down pass; None falls back to the
             estimator's ``random_state``.
@@ -468,6 +472,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Return E[v | h] of the data layer rather than a sample of it.
         n_gibbs_steps : int
             Deprecated in boltz 0.2 (removed in 0.3): use ``n_steps``.
+        **sampler_options : dict
+            Options of ``sampler="pt"`` (``"gibbs"`` takes none):
+
+            n_temperatures : int, default=10
+                Rungs of the geometric ladder from beta = 1 down to 0.1.
+            betas : array-like of shape (n_temperatures,), default=None
+                An explicit ladder instead: strictly decreasing from 1.0,
+                within [0, 1].
 
         Returns
         -------
@@ -484,10 +496,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 "and will be removed in 0.3; use n_steps=... instead.",
                 FutureWarning, stacklevel=2)
             n_steps = n_gibbs_steps
-        rng = check_sample_arguments(self, n_samples, n_steps, sampler, ("gibbs",),
+        rng = check_sample_arguments(self, n_samples, n_steps, sampler, self._samplers,
                                      random_state)
         top = self.rbms_[-1]
-        S = top.sample(n_samples, n_steps=n_steps, random_state=rng)
+        S = top.sample(n_samples, n_steps=n_steps, sampler=sampler, random_state=rng,
+                       **sampler_options)
         dtype = top.components_.dtype
         if len(self.rbms_) == 1:
             S = (rng.uniform(size=(n_samples, top.n_components))

@@ -894,6 +894,64 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         h = self._sample_hiddens(v, self.random_state_)
         return self._sample_visibles(h, self.random_state_)
 
+    # -- chains (sample, boltz.diagnostics): the EnergyModel hooks ----------------------
+    _samplers = ("gibbs", "pt")
+
+    def _kernel_units(self):
+        """The unit options of the sampling kernels (codes, sigma, groups)."""
+        return {"visible_units": self._visible_type.kernel_code,
+                "hidden_units": self._hidden_layer().kernel_code}
+
+    def _init_chains(self, n_chains, n_rungs, entropy, X=None):
+        dtype = self.components_.dtype
+        if X is not None:
+            V = self._validate_for_scoring(X)
+            V = np.asarray(V.toarray() if sp.issparse(V) else V, dtype=dtype)
+            if V.shape[0] != n_chains:
+                raise ValueError(f"init must have one row per chain ({n_chains}); "
+                                 f"got {V.shape[0]} rows.")
+            return np.ascontiguousarray(
+                np.repeat(V[:, None, :], n_rungs, axis=1), dtype=dtype)
+        from .._kernels._random import stream_generator
+
+        init = stream_generator(entropy, (0,))
+        return np.ascontiguousarray(self._random_states(init, n_chains * n_rungs)
+                                    .reshape(n_chains, n_rungs, -1), dtype=dtype)
+
+    def _random_states(self, gen, n):
+        """n uniformly random binary visible states (the chains' start)."""
+        return (gen.random((n, self.components_.shape[1])) < 0.5).astype(
+            self.components_.dtype)
+
+    def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
+                        first_step=0):
+        from .._kernels._rbm import (
+            PT_CHAIN_CHUNK,
+            SAMPLE_CHAIN_CHUNK,
+            gibbs_chains,
+            pt_chains,
+        )
+
+        n, K, F = states.shape
+        V = states.reshape(n * K, F)
+        swaps = np.zeros((2, K - 1), dtype=np.int64)
+        args = (self.components_, self.intercept_visible_, self.intercept_hidden_, V)
+        n_threads = effective_n_threads(self.n_jobs)
+        with single_threaded_blas():
+            if sampler == "gibbs":
+                streams = Streams(entropy, key, -(-n // SAMPLE_CHAIN_CHUNK))
+                gibbs_chains(*args, streams, int(n_steps), n_threads,
+                             **self._kernel_units())
+            else:
+                streams = Streams(entropy, key, -(-n // PT_CHAIN_CHUNK))
+                pt_chains(*args, np.ascontiguousarray(betas, dtype=np.float64),
+                          streams, int(n_steps), n_threads, swaps,
+                          first_step=int(first_step), **self._kernel_units())
+        return states, swaps
+
+    def _chain_visible(self, states):
+        return states[:, 0, :]
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

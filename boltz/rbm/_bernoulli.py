@@ -7,9 +7,6 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 
-from .._kernels._random import Streams, entropy_from, stream_generator
-from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
-from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     FLOAT_DTYPES,
     check_data,
@@ -359,20 +356,3 @@ class BernoulliRBM(_BaseRBM):
                 acc -= np.logaddexp(0, -diff)
             total[start:start + len(vb)] = acc
         return total
-
-    def _sample(self, n_samples, n_steps, sampler, rng):
-        """Block Gibbs chains from uniformly random binary states, in the kernel."""
-        entropy = entropy_from(rng)
-        n_features = self.components_.shape[1]
-        init = stream_generator(entropy, (0,))
-        V = (init.random((n_samples, n_features)) < 0.5).astype(
-            self.components_.dtype)
-        n_chunks = -(-n_samples // SAMPLE_CHAIN_CHUNK)
-        streams = Streams(entropy, (1,), n_chunks)
-        with single_threaded_blas():
-            gibbs_chains(self.components_, self.intercept_visible_,
-                         self.intercept_hidden_, V, streams, int(n_steps),
-                         effective_n_threads(self.n_jobs),
-                         visible_units=self._visible_type.kernel_code,
-                         hidden_units=self._hidden_layer().kernel_code)
-        return V

@@ -17,9 +17,6 @@ import scipy.sparse as sp
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels._random import Streams, entropy_from, stream_generator
-from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
-from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import check_data
 from ._base import _BaseRBM
 from ._units import Categorical
@@ -513,23 +510,20 @@ class CategoricalRBM(_BaseRBM):
         """
         return self._visible_layer().decode(super().gibbs(v))
 
-    def _sample(self, n_samples, n_steps, sampler, rng):
-        """Block Gibbs chains from uniformly random codes, in the kernel; codes out."""
-        entropy = entropy_from(rng)
+    def _random_states(self, gen, n):
+        """n one-hot states of uniformly random codes, the chains' start."""
         layer = self._visible_layer()
-        init = stream_generator(entropy, (0,))
-        codes = np.floor(init.random((n_samples, layer.n_features))
+        codes = np.floor(gen.random((n, layer.n_features))
                          * self.n_categories_).astype(np.int64)
-        V = layer.encode(codes, sparse=False, dtype=self.components_.dtype)
-        streams = Streams(entropy, (1,), -(-n_samples // SAMPLE_CHAIN_CHUNK))
-        with single_threaded_blas():
-            gibbs_chains(self.components_, self.intercept_visible_,
-                         self.intercept_hidden_, V, streams, int(n_steps),
-                         effective_n_threads(self.n_jobs),
-                         visible_units=Categorical.kernel_code,
-                         hidden_units=self._hidden_layer().kernel_code,
-                         groups=layer.groups)
-        return layer.decode(V)
+        return layer.encode(codes, sparse=False, dtype=self.components_.dtype)
+
+    def _kernel_units(self):
+        units = super()._kernel_units()
+        units["groups"] = self._visible_layer().groups
+        return units
+
+    def _chain_output(self, V):
+        return self._visible_layer().decode(V)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -16,9 +16,6 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels._random import Streams, entropy_from, stream_generator
-from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
-from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import FLOAT_DTYPES, check_data
 from ._base import _BaseRBM
 from ._units import Gaussian
@@ -362,22 +359,17 @@ class GaussianBernoulliRBM(_BaseRBM):
         recon = self._mean_visibles(self._mean_hiddens(X))
         return "reconstruction error", float(np.mean((X - recon) ** 2))
 
-    def _sample(self, n_samples, n_steps, sampler, rng):
-        """Block Gibbs chains from v ~ N(b, sigma^2), run in the sampling kernel."""
-        entropy = entropy_from(rng)
+    def _random_states(self, gen, n):
+        """n visible states v ~ N(b, sigma^2), the chains' start."""
         dtype = self.components_.dtype
-        sigma = np.require(self.sigma_, dtype=dtype, requirements=["C"])
-        init = stream_generator(entropy, (0,))
-        V = self.intercept_visible_ + sigma * init.standard_normal(
-            (n_samples, self.components_.shape[1]), dtype=dtype)
-        V = np.ascontiguousarray(V, dtype=dtype)
-        streams = Streams(entropy, (1,), -(-n_samples // SAMPLE_CHAIN_CHUNK))
-        with single_threaded_blas():
-            gibbs_chains(self.components_, self.intercept_visible_,
-                         self.intercept_hidden_, V, streams, int(n_steps),
-                         effective_n_threads(self.n_jobs),
-                         visible_units=self._visible_type.kernel_code, sigma=sigma)
-        return V
+        return self.intercept_visible_ + self.sigma_.astype(dtype) * gen.standard_normal(
+            (n, self.components_.shape[1]), dtype=dtype)
+
+    def _kernel_units(self):
+        units = super()._kernel_units()
+        units["sigma"] = np.require(self.sigma_, dtype=self.components_.dtype,
+                                    requirements=["C"])
+        return units
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,6 +18,7 @@ import re
 PUBLIC_MODULES = (
     "boltz",
     "boltz.evaluation",
+    "boltz.diagnostics",
     "boltz.hopfield",
     "boltz.dask",
     "boltz.datasets",
@@ -31,6 +32,7 @@ SKIPPED = {"__version__"}
 _INTRO = {
     "boltz": "The estimators and the build facts.",
     "boltz.evaluation": "Likelihoods: exact log Z, annealed importance sampling.",
+    "boltz.diagnostics": "Mixing diagnostics: ESS, R-hat, and a model's chains traced.",
     "boltz.hopfield": "Hopfield networks and associative-memory diagnostics.",
     "boltz.dask": "Scale-out on a Dask cluster through the training-state protocol.",
     "boltz.datasets": "Fashion-MNIST from local files (nothing is downloaded).",
