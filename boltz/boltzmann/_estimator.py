@@ -49,6 +49,7 @@ from ..likelihood._exact import (
     check_enumerable,
     log_partition_boltzmann,
 )
+from ..utils._tempering import temperature_ladder
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import check_data, to_binary, unchanged_on_error
 from . import _objectives, _stochastic
@@ -120,7 +121,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
           states otherwise: at most ``boltz.base.EXACT_AUTO_MAX_UNITS``
           hidden units).
 
-    negative_phase : {"pcd", "exact"}, default="pcd"
+    negative_phase : {"pcd", "pt", "exact"}, default="pcd"
         How the model statistics <.>_model are estimated (with
         ``objective="likelihood"``):
 
@@ -128,11 +129,20 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
           ``n_gibbs_steps`` Gibbs sweeps per minibatch (persistent
           contrastive divergence); ``fit`` runs ``n_iter`` passes of
           minibatch steps.
+        - "pt": parallel tempering, as "pcd" but each chain has a copy at
+          every rung of ``n_temperatures`` inverse temperatures (the
+          geometric ladder of the RBMs' ``negative_phase="pt"``, couplings
+          scaled by beta), swept in turn, with swaps between neighbouring
+          rungs after every sweep; the beta = 1 rung (``chains_``) gives
+          the statistics and ``swap_acceptance_`` the swap rates.
         - "exact": by enumerating every state (at most
           ``boltz.base.EXACT_AUTO_MAX_UNITS`` units in all); needs
           ``positive_phase="exact"``. ``fit`` then maximises the exact
           likelihood by L-BFGS (``n_iter`` iterations at most),
           ``partial_fit`` takes one pass of exact gradient steps.
+
+    n_temperatures : int, default=10
+        Rungs of ``negative_phase="pt"``; unused otherwise.
 
     learning_rate : float, default=0.05
         Step size of the minibatch gradient steps (``negative_phase="pcd"``
@@ -227,7 +237,12 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         Number of hidden units of the fitted model.
 
     chains_ : ndarray of shape (n_chains, n_units)
-        States of the persistent fantasy chains (``negative_phase="pcd"``).
+        States of the persistent fantasy chains (``negative_phase="pcd"``;
+        the beta = 1 rung with ``"pt"``).
+
+    swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
+        With ``negative_phase="pt"``: the acceptance rate of the swaps
+        between rungs k and k + 1 over the last epoch.
 
     n_iter_ : int
         Iterations run by the last ``fit``.
@@ -317,7 +332,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         "n_hidden": [Interval(Integral, 0, None, closed="left")],
         "objective": [StrOptions({"likelihood", "pseudolikelihood"})],
         "positive_phase": [StrOptions({"sampling", "mean_field", "exact"})],
-        "negative_phase": [StrOptions({"pcd", "exact"})],
+        "negative_phase": [StrOptions({"pcd", "pt", "exact"})],
+        "n_temperatures": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -343,6 +359,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         objective="likelihood",
         positive_phase="sampling",
         negative_phase="pcd",
+        n_temperatures=10,
         learning_rate=0.05,
         n_iter=20,
         batch_size=100,
@@ -363,6 +380,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         self.objective = objective
         self.positive_phase = positive_phase
         self.negative_phase = negative_phase
+        self.n_temperatures = n_temperatures
         self.learning_rate = learning_rate
         self.n_iter = n_iter
         self.batch_size = batch_size
@@ -387,7 +405,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         for name, default in (("objective", "likelihood"),
                               ("positive_phase", "sampling"),
                               ("negative_phase", "pcd"), ("n_gibbs_steps", 1),
-                              ("centering_rate", 0.01)):
+                              ("centering_rate", 0.01), ("n_temperatures", 10)):
             self.__dict__.setdefault(name, default)
 
     # -- checks -------------------------------------------------------------------
@@ -537,6 +555,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         self._entropy = entropy
         self._n_calls = 0
         self._offsets = offsets
+        self._tempered_chains = None
+        self._pt_steps = 0
 
     def _centred(self):
         if self.centering == "auto":
@@ -547,7 +567,20 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         """One pass of minibatch steps over X, updating the fitted arrays."""
         call = self._n_calls
         self._n_calls += 1
-        self.weights_, self.biases_ = _stochastic.sgd_epoch(
+        pt = {}
+        if training.negative_phase == "pt":
+            K = int(self.n_temperatures)
+            tempered = getattr(self, "_tempered_chains", None)
+            if tempered is None or tempered.shape != (*self.chains_.shape[:1], K,
+                                                      self.chains_.shape[1]):
+                # every rung starts from the chains' current states
+                tempered = np.repeat(self.chains_[:, None, :], K, axis=1)
+            self._tempered_chains = tempered
+            pt = dict(betas=temperature_ladder(K), tempered=tempered,
+                      first_step=int(getattr(self, "_pt_steps", 0)))
+            self._pt_steps = pt["first_step"] + training.n_gibbs_steps * -(
+                -X.shape[0] // min(self.batch_size, X.shape[0]))
+        self.weights_, self.biases_, swaps = _stochastic.sgd_epoch(
             X, self.weights_, self.biases_, self.connectivity_,
             objective=training.objective, positive_phase=training.positive_phase,
             negative_phase=training.negative_phase,
@@ -556,7 +589,9 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             centred=self._centred(), chains=self.chains_, offsets=self._offsets,
             entropy=self._entropy, call=call,
             n_threads=effective_n_threads(self.n_jobs),
-            centering_rate=float(getattr(self, "centering_rate", 0.01)))
+            centering_rate=float(getattr(self, "centering_rate", 0.01)), **pt)
+        if swaps is not None:
+            self.swap_acceptance_ = swaps[1] / np.maximum(swaps[0], 1)
 
     def _progress(self, X):
         """(statistic, value) of the verbose line of a minibatch epoch."""
@@ -702,6 +737,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
                 # the chains and the centring offsets in place: copy those
                 self.chains_ = self.chains_.copy()
                 self._offsets = self._offsets.copy()
+                if getattr(self, "_tempered_chains", None) is not None:
+                    self._tempered_chains = self._tempered_chains.copy()
             with single_threaded_blas():
                 self._epoch(X, training)
             check_finite_parameters(self, _PARAMS, 1)

@@ -167,7 +167,8 @@ def _chain_stats(chains, W, b, n_steps, streams, n_threads):
 # -- one epoch ---------------------------------------------------------------------------------
 def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
               learning_rate, weight_decay, batch_size, n_gibbs_steps, centred,
-              chains, offsets, entropy, call, n_threads, centering_rate=0.01):
+              chains, offsets, entropy, call, n_threads, centering_rate=0.01,
+              betas=None, tempered=None, first_step=0):
     """One pass of minibatch gradient steps over X.
 
     Parameters
@@ -183,8 +184,11 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
         its exact gradient, no phases).
     positive_phase : {"sampling", "mean_field", "exact"}
         How the hidden units of the data statistics are obtained.
-    negative_phase : {"pcd", "exact"}
-        How the model statistics are obtained.
+    negative_phase : {"pcd", "pt", "exact"}
+        How the model statistics are obtained (``"pt"``: the persistent
+        chains of the rungs of ``tempered`` at inverse temperatures
+        ``betas``, advanced by :func:`boltz.boltzmann._chains.advance_chains`;
+        the beta = 1 rung gives the statistics).
     learning_rate, weight_decay : float
         Step size; L2 penalty on the couplings.
     batch_size : int
@@ -211,11 +215,22 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
         random streams).
     n_threads : int
         Threads of the Gibbs kernel.
+    centering_rate : float, default=0.01
+        (see above)
+    betas : ndarray of shape (K,), default=None
+        The ladder of ``negative_phase="pt"``.
+    tempered : ndarray of shape (n_chains, K, n_units), default=None
+        The rungs' persistent chains, advanced in place (``"pt"``); their
+        rung 0 is copied into ``chains`` after the epoch.
+    first_step : int, default=0
+        Steps the tempered chains ran before this epoch (the swaps' parity).
 
     Returns
     -------
     W, b : ndarray
         The updated parameters (new arrays).
+    swaps : ndarray of shape (2, K - 1) or None
+        Attempted and accepted swaps of each pair of rungs (``"pt"``).
     """
     rng = stream_generator(entropy, (call, 0))
     X = X[rng.permutation(X.shape[0])]
@@ -223,8 +238,12 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
     nv = X.shape[1]
     n = W.shape[0]
     pl = objective == "pseudolikelihood"
-    pcd = not pl and negative_phase == "pcd"
-    pos_streams = neg_streams = None
+    pt = not pl and negative_phase == "pt"
+    pcd = not pl and negative_phase in ("pcd", "pt")
+    pos_streams = neg_streams = swaps = None
+    if pt:
+        from ._chains import advance_chains
+        swaps = np.zeros((2, len(betas) - 1), dtype=np.int64)
     if pcd:
         pos_streams = Streams(entropy, (call, 1), int(np.diff(starts).max()))
         neg_streams = Streams(entropy, (call, 2), chains.shape[0])
@@ -239,7 +258,15 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
         else:
             Cd, md = _positive_stats(B, w, W, b, positive_phase, k, pos_streams,
                                      n_threads)
-            if pcd:
+            if pt:
+                _, batch_swaps = advance_chains(
+                    W, b, tempered, k, "pt", entropy, (call, 3, s0), betas,
+                    first_step, n_threads)
+                first_step += k
+                swaps += batch_swaps
+                Cm, mm = pair_stats(tempered[:, 0, :],
+                                    np.full(tempered.shape[0], 1.0 / tempered.shape[0]))
+            elif pcd:
                 Cm, mm = _chain_stats(chains, W, b, k, neg_streams, n_threads)
             else:
                 Cm, mm, _ = boltzmann_moments(W, b)
@@ -257,7 +284,9 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
             c += centering_rate * (md - c)
         W = W + dW
         b = b + db
-    return W, b
+    if pt:
+        chains[:] = tempered[:, 0, :]
+    return W, b, swaps
 
 
 # -- sampling -----------------------------------------------------------------------------------
