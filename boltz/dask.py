@@ -1131,6 +1131,7 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
     da, distributed = _import_dask()
     driver = _driver_for(estimator)
     _check_dask_array(X, da)
+    _check_no_curve(estimator)
     if aggregate not in ("momentum", "mean", "sum"):
         raise ValueError(
             f"aggregate must be 'momentum', 'mean' or 'sum', got {aggregate!r}.")
@@ -1149,6 +1150,21 @@ def fit_distributed(estimator, X, *, client=None, n_rounds=None, aggregate="mome
     if saver is not None:
         saver.remove()
     return estimator
+
+
+def _check_no_curve(est):
+    """ValueError for the likelihood-curve options, which fit alone runs."""
+    asked = [name for name, off in (("log_likelihood_every", None),
+                                    ("validation_fraction", None),
+                                    ("early_stopping", False))
+             if getattr(est, name, off) not in (off,)]
+    if asked:
+        raise ValueError(
+            f"{type(est).__name__}: fit_distributed does not evaluate the "
+            f"log-likelihood during training ({', '.join(asked)} set). Reset "
+            f"them (set_params({', '.join(f'{a}=...' for a in asked)}) to their "
+            "defaults), and evaluate the fitted model with log_likelihood or "
+            "boltz.evaluation on held-out data instead.")
 
 
 def _npy_rows(path, start, stop):

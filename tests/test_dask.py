@@ -518,3 +518,21 @@ def test_categorical_rbm_counts_categories_and_learns(client, digits_split):
     dbn = fit_distributed(DBN((8, 4), visible="categorical", n_categories=17,
                               n_iter=2, random_state=0), dX, client=client)
     assert dbn.transform(test).shape == (len(test), 4)
+
+
+def test_centring_and_tempering_train_distributed(client, digits_split):
+    """Centred steps and PT run on the workers (each round re-estimates the
+    offsets from its block; the rungs' chains are carried); the likelihood
+    curve, which only fit runs, is refused with a clear error."""
+    Xtr, Xte = digits_split[:2]
+    dX = da.from_array(Xtr, chunks=(700, -1))
+    kw = {**RBM_KW, "n_iter": 4, "n_components": 16}
+    for extra in ({"centering": True}, {"negative_phase": "pt", "n_temperatures": 3}):
+        rbm = fit_distributed(BernoulliRBM(**kw, **extra), dX, client=client)
+        local = BernoulliRBM(**kw, **extra).fit(Xtr)
+        assert rbm.score(Xte) > local.score(Xte) - 1.5
+    assert rbm.h_samples_.shape == (3 * rbm.batch_size, 16)
+    est = BernoulliRBM(**kw, log_likelihood_every=1)
+    with pytest.raises(ValueError, match="log_likelihood_every"):
+        fit_distributed(est, dX, client=client)
+    assert not hasattr(est, "components_")
