@@ -148,12 +148,14 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     ``betas`` (PCD only) runs parallel tempering: H holds len(betas) blocks
     of chains, block k at inverse temperature betas[k] (couplings scaled by
     beta, the units' own terms not); each Gibbs step starts with swaps of
-    the hidden states of chain i between rungs (k, k + 1), k of the step's
-    parity (``parity`` + the step's index in the epoch), accepted when log
-    t < g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) - g_{k+1}(h_{k+1}) with g_beta(h)
-    = sum_f G(beta (h W)_f) (G the visible unit's log-partition at bias b')
-    and t from the extra uint32 rung k's row draws last per step; only block
-    0 enters the gradient.  ``swap_counts`` (n_chains_per_rung, K - 1, 2) is
+    the states of chain i between rungs (k, k + 1), k of the step's parity
+    (``parity`` + the step's index in the epoch), accepted when log t <
+    (beta_k - beta_{k+1}) (C_{k+1} - C_k), C = v_prev . (h W) with v_prev the
+    chain's v of the last step; at the epoch's first step (no v_prev) when
+    log t < g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) - g_{k+1}(h_{k+1}) with
+    g_beta(h) = sum_f G(beta (h W)_f) (G the visible unit's log-partition at
+    bias b').  t comes from the extra uint32 rung k's row draws last per
+    step; only block 0 enters the gradient.  ``swap_counts`` (n_chains_per_rung, K - 1, 2) is
     incremented with attempted / accepted swaps.
 
     Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None,
@@ -184,6 +186,7 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
         n_rand += k
     ng = n_chains // K
     step = 0
+    vprev = None        # the chains' v of the last step (none at the epoch's start)
     starts = even_starts(X.shape[0], batch_size)
     for s0, s1 in zip(starts[:-1], starts[1:]):
         vpos = X[s0:s1] / sig if gaussian else X[s0:s1]
@@ -224,10 +227,14 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
                 for i in range(ng):
                     for kk in range((parity + step) % 2, K - 1, 2):
                         ra, rc = kk * ng + i, (kk + 1) * ng + i
-                        g = [[visible_log_partition(betas[q] * inputs[row], b, sig,
-                                                    gaussian, categories)
-                              for q in (kk, kk + 1)] for row in (ra, rc)]
-                        la = g[1][0] + g[0][1] - g[0][0] - g[1][1]
+                        if vprev is None:
+                            g = [[visible_log_partition(betas[q] * inputs[row], b,
+                                                        sig, gaussian, categories)
+                                  for q in (kk, kk + 1)] for row in (ra, rc)]
+                            la = g[1][0] + g[0][1] - g[0][0] - g[1][1]
+                        else:
+                            cpl = [float(vprev[row] @ inputs[row]) for row in (ra, rc)]
+                            la = (betas[kk] - betas[kk + 1]) * (cpl[1] - cpl[0])
                         t = (float(R[ra, k * (F + J) + s]) + 0.5) * 2.0 ** -32
                         swap_counts[i, kk, 0] += 1
                         if np.log(t) < la:
@@ -244,6 +251,7 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
                                         r[:, :F], categories)
             else:
                 vneg = bernoulli(expit(inputs + b), r[:, :F])
+            vprev = vneg
             aneg = (vneg @ W.T) * scale[:, None] + c
             hneg = h_mean(aneg)
             Hc = h_draw(aneg, r[:, F:])

@@ -380,19 +380,24 @@ cdef inline double _tempered_log_partition(_EpochShape sh, const floating *x,
 
 cdef void _pt_swap_group(_EpochShape sh, int i, int n_groups, long pstride,
                          int parity, int ridx, const floating *P, floating *H,
-                         floating *vneg, const uint32_t *R, const floating *b,
-                         const floating *sigma, floating *y,
-                         floating *bp) noexcept nogil:
+                         floating *vneg, const floating *vprev, const uint32_t *R,
+                         const floating *b, const floating *sigma, floating *y,
+                         floating *bp, double *cpl) noexcept nogil:
     """Phase S of parallel tempering for chain i of every rung.
 
     Rung k holds chain i in row k n_grad + i (rung 0 at beta = 1).  The rows'
     visible inputs x = h W are summed from the hidden groups' partials (in
     group order, as phase B sums them), then the pairs of rungs (k, k + 1)
-    with k of the step's parity swap their hidden states with probability
+    with k of the step's parity swap their states by the uint32 at ``ridx``
+    of rung k's row.  With ``vprev`` (the rows' visible states of the last
+    Gibbs step, from which h was drawn) the joint states (v, h) swap with
+    probability min(1, exp((beta_k - beta_{k+1}) (C_{k+1} - C_k))), C = phi(v)
+    . (h W) the coupling term (``cpl``, one per rung); without it (the
+    epoch's first step) the hidden states swap by their tempered marginals,
     min(1, exp(g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) - g_{k+1}(h_{k+1}))),
-    g_beta the log tempered marginal of h (the hidden-bias terms cancel),
-    by the uint32 at ``ridx`` of rung k's row; then each hotter rung's
-    inputs are scaled by its beta, for phase B.
+    g_beta(h) = sum_f G(beta (h W)_f) less the hidden-bias term, which
+    cancels.  Either way only h and x move: the next v is drawn from h.
+    Then each hotter rung's inputs are scaled by its beta, for phase B.
     """
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
@@ -404,18 +409,51 @@ cdef void _pt_swap_group(_EpochShape sh, int i, int n_groups, long pstride,
     cdef const floating *prow
     cdef const floating *bias = b
     cdef floating tmp
-    cdef double la, t
+    cdef double la, t, acc
     cdef int64_t *cnt
+    cdef const floating *urow
     for k in range(K):
         ra = <long>k * nc + i
-        vrow = vneg + ra * F
+        # x into y first: vprev may be this very row of vneg
         prow = P + ra * F
         for f in range(F):
-            vrow[f] = prow[f]
+            y[f] = prow[f]
         for g in range(1, n_groups):
             prow = P + g * pstride + ra * F
             for f in range(F):
-                vrow[f] += prow[f]
+                y[f] += prow[f]
+        vrow = vneg + ra * F
+        if vprev != NULL:
+            urow = vprev + ra * F
+            acc = 0.0
+            for f in range(F):
+                acc = acc + <double>urow[f] * <double>y[f]
+            cpl[k] = acc
+        for f in range(F):
+            vrow[f] = y[f]
+    if vprev != NULL:
+        for k in range(parity, K - 1, 2):
+            ra = <long>k * nc + i
+            rc = <long>(k + 1) * nc + i
+            la = (sh.betas[k] - sh.betas[k + 1]) * (cpl[k + 1] - cpl[k])
+            t = (<double>R[ra * sh.n_rand + ridx] + 0.5) * 2.3283064365386963e-10
+            cnt = sh.swaps + (<long>i * (K - 1) + k) * 2
+            cnt[0] += 1
+            if log(t) < la:
+                cnt[1] += 1
+                for j in range(J):
+                    tmp = H[ra * J + j]
+                    H[ra * J + j] = H[rc * J + j]
+                    H[rc * J + j] = tmp
+                for f in range(F):
+                    tmp = vneg[ra * F + f]
+                    vneg[ra * F + f] = vneg[rc * F + f]
+                    vneg[rc * F + f] = tmp
+        for k in range(1, K):
+            vrow = vneg + (<long>k * nc + i) * F
+            for f in range(F):
+                vrow[f] = <floating>(sh.betas[k] * vrow[f])
+        return
     if sh.vis == GAUSSIAN:
         for f in range(F):
             bp[f] = b[f] / sigma[f]
@@ -525,6 +563,7 @@ cdef void _epoch_thread(
     double *sig_d, double *sig_m, double *sig_part, floating *sig_g,
     floating *mu, floating *lam, floating *VSc, double *m_part, double *t_part,
     double *wl_part, double *dbs, double *vmean, floating *pt_y, floating *pt_b,
+    double *pt_c,
     boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
@@ -583,6 +622,8 @@ cdef void _epoch_thread(
     cdef floating *crow
     cdef const floating *rows_src
     cdef int prev_rows = 0
+    cdef int prev_nb = 0
+    cdef const floating *vprev
 
     if sh.vis == GAUSSIAN:
         scale0 = sigma
@@ -645,13 +686,22 @@ cdef void _epoch_thread(
                                                prev_rows, n_hc, b, bv, sigma, mu,
                                                VSc, t_part, wl_part, dbs, vmean)
                     boltz_barrier_wait(bar, T, &sense)
+                # the chains' visible states of the last step: this buffer's
+                # (s > 0) or the last batch's (s = 0); none at the epoch's start
+                if s > 0:
+                    vprev = vneg
+                elif bi > 0:
+                    vprev = (VS1 if bi % 2 == 0 else VS0) + <long>prev_nb * F
+                else:
+                    vprev = NULL
                 for i in range(nc):
                     if i % T == tid:
                         _pt_swap_group(sh, i, n_groups, pstride,
                                        (sh.pt_parity + bi * sh.n_gibbs + s) & 1,
-                                       sh.n_gibbs * (F + J) + s, P, H, vneg, R, b,
-                                       sigma, pt_y + <long>tid * F,
-                                       pt_b + <long>tid * F)
+                                       sh.n_gibbs * (F + J) + s, P, H, vneg, vprev,
+                                       R, b, sigma, pt_y + <long>tid * F,
+                                       pt_b + <long>tid * F,
+                                       pt_c + <long>tid * sh.n_temps)
                 boltz_barrier_wait(bar, T, &sense)
             # ---- B: v_neg ~ p(v | h_chain); visible-bias update ----
             for fc in range(n_fc):
@@ -828,6 +878,7 @@ cdef void _epoch_thread(
             if bi + 1 < n_batches:
                 boltz_barrier_wait(bar, T, &sense)
         prev_rows = nb + nc
+        prev_nb = nb
 
     if sh.center:
         # the last minibatch's centred visible-bias step
@@ -977,8 +1028,10 @@ def rbm_epoch(
         by beta).  ``H`` then holds n_temperatures blocks of n_chains /
         n_temperatures rows, block k at ``betas[k]``; every Gibbs step
         begins with swaps between neighbouring rungs (phase S, the pairs
-        (k, k + 1) with k of the step's parity, alternating), and only
-        block 0 enters the gradient.  Each row draws one more uint32 per
+        (k, k + 1) with k of the step's parity, alternating: joint states
+        (v, h) by their coupling terms, or at the epoch's first step, where
+        the chains' v is not kept, hidden states by their tempered
+        marginals), and only block 0 enters the gradient.  Each row draws one more uint32 per
         Gibbs step, last, for the swap it leads.  None or one rung: PCD.
     swap_counts : ndarray of shape (n_chains / n_temperatures * (n_temperatures - 1) * 2,), int64
         Attempted and accepted swaps per chain and pair of rungs,
@@ -1017,6 +1070,7 @@ def rbm_epoch(
     cdef floating *lamp = NULL
     cdef floating *pt_y = NULL
     cdef floating *pt_b = NULL
+    cdef double *pt_c = NULL
     cdef floating *sigp
     cdef size_t rows, w_bytes
     cdef boltz_barrier_t bar
@@ -1183,6 +1237,8 @@ def rbm_epoch(
             <size_t>max(1, n_threads) * sh.n_features * sizeof(floating))
         pt_b = <floating *>boltz_alloc_lines(
             <size_t>max(1, n_threads) * sh.n_features * sizeof(floating))
+        pt_c = <double *>boltz_alloc_lines(
+            <size_t>max(1, n_threads) * sh.n_temps * sizeof(double))
     if sh.center:
         VSc = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
         m_part = <double *>boltz_alloc_lines(<size_t>sh.n_fc * rows * sizeof(double))
@@ -1207,7 +1263,8 @@ def rbm_epoch(
                 or (Wv != NULL and Wvb == NULL) \
                 or (sh.learn_sigma and (sig_d == NULL or sig_m == NULL
                                         or sig_part == NULL or sig_g == NULL)) \
-                or (sh.n_temps > 1 and (pt_y == NULL or pt_b == NULL)) \
+                or (sh.n_temps > 1 and (pt_y == NULL or pt_b == NULL
+                                        or pt_c == NULL)) \
                 or (sh.center and (VSc == NULL or m_part == NULL or t_part == NULL
                                    or wl_part == NULL or dbs == NULL
                                    or vmean == NULL)):
@@ -1222,7 +1279,7 @@ def rbm_epoch(
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P,
                           sig_d, sig_m, sig_part, sig_g,
                           mup, lamp, VSc, m_part, t_part, wl_part, dbs, vmean,
-                          pt_y, pt_b, &bar,
+                          pt_y, pt_b, pt_c, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(&W[0, 0], Wb, w_bytes)
@@ -1252,6 +1309,7 @@ def rbm_epoch(
         boltz_free_lines(vmean)
         boltz_free_lines(pt_y)
         boltz_free_lines(pt_b)
+        boltz_free_lines(pt_c)
 
 
 def gibbs_chains(
