@@ -491,7 +491,8 @@ cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, i
                                const floating *W, floating *c, floating *cv,
                                floating *HS, const floating *mu, floating *lam,
                                const double *m_part, double *t_part, double *wl_part,
-                               const double *sp, const double *sn) noexcept nogil:
+                               const double *sp, const double *sn,
+                               floating *scratch) noexcept nogil:
     """The centred step of the hidden biases of chunk j0:j0 + jn (phase C).
 
     Turns the chunk's columns of the stacked rows HS into a_r (h_r - lam), so
@@ -505,17 +506,18 @@ cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, i
     """
     cdef int F = sh.n_features
     cdef int J = sh.n_hidden
+    cdef int rows = nb + nc
     cdef int r, j, f, q
-    cdef double g, m, t, lj
+    cdef double g, m, lj
     cdef double lrwd = sh.lr * sh.weight_decay
     cdef double nu = sh.center_rate
-    cdef double cr[MAX_CHUNK]
-    cdef double wm[MAX_CHUNK]
+    cdef floating cr[MAX_CHUNK]
+    cdef floating wm[MAX_CHUNK]
+    cdef floating hg, lamj
     cdef const floating *wr
     cdef floating *hrow
     cdef double *wl
     for j in range(jn):
-        cr[j] = 0.0
         wm[j] = 0.0
     if lrwd != 0.0:
         wl = wl_part + <long>jc * F
@@ -524,23 +526,27 @@ cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, i
         for j in range(jn):
             wr = W + <long>(j0 + j) * F
             lj = lam[j0 + j]
-            t = 0.0
             for f in range(F):
                 wl[f] += wr[f] * lj
-                t = t + wr[f] * mu[f]
-            wm[j] = t
-    for r in range(nb + nc):
-        g = a_pos if r < nb else -a_neg
+        # (W mu) of the chunk's rows
+        gemm_rm(NoTrans, NoTrans, jn, 1, F, <floating>1.0, W + <long>j0 * F, F,
+                mu, 1, <floating>0.0, wm, 1)
+    for r in range(rows):
+        hg = <floating>(a_pos if r < nb else -a_neg)
+        hrow = HS + <long>r * J + j0
+        for j in range(jn):
+            hrow[j] = hg * (hrow[j] - lam[j0 + j])
         m = 0.0
         for q in range(n_fc):
             m = m + m_part[q * sh.crows + r]
-        t = 0.0
-        hrow = HS + <long>r * J + j0
-        for j in range(jn):
-            hrow[j] = <floating>(g * (hrow[j] - lam[j0 + j]))
-            cr[j] += hrow[j] * m
-            t = t + hrow[j] * lam[j0 + j]
-        t_part[jc * sh.crows + r] = t
+        scratch[r] = <floating>m
+    # cr = m^T (a (h - lam)), then t = (a (h - lam)) lam per row
+    gemm_rm(NoTrans, NoTrans, 1, jn, rows, <floating>1.0, scratch, rows, HS + j0, J,
+            <floating>0.0, cr, jn)
+    gemm_rm(NoTrans, NoTrans, rows, 1, jn, <floating>1.0, HS + j0, J, lam + j0, 1,
+            <floating>0.0, scratch, 1)
+    for r in range(rows):
+        t_part[jc * sh.crows + r] = scratch[r]
     for j in range(jn):
         g = a_pos * sp[j] - a_neg * sn[j] - cr[j] + lrwd * wm[j]
         if sh.momentum != 0.0:
@@ -563,7 +569,7 @@ cdef void _epoch_thread(
     double *sig_d, double *sig_m, double *sig_part, floating *sig_g,
     floating *mu, floating *lam, floating *VSc, double *m_part, double *t_part,
     double *wl_part, double *dbs, double *vmean, floating *pt_y, floating *pt_b,
-    double *pt_c,
+    double *pt_c, floating *csc,
     boltz_barrier_t *bar, int tid, int T,
 ) noexcept nogil:
     # Stacked buffers: VS rows [0, nb) hold v_pos and [nb, nb + nc) v_neg; HS
@@ -745,11 +751,13 @@ cdef void _epoch_thread(
                     for r in range(nb + nc):
                         vrow = VS + <long>r * F
                         crow = VSc + <long>r * F
-                        cross = 0.0
                         for f in range(f0, f0 + fn):
                             crow[f] = vrow[f] - mu[f]
-                            cross = cross + crow[f] * mu[f]
-                        m_part[fc * sh.crows + r] = cross
+                    gemm_rm(NoTrans, NoTrans, nb + nc, 1, fn, <floating>1.0,
+                            VSc + f0, F, mu + f0, 1, <floating>0.0,
+                            csc + <long>tid * sh.crows, 1)
+                    for r in range(nb + nc):
+                        m_part[fc * sh.crows + r] = csc[<long>tid * sh.crows + r]
                 if last:
                     # (a categorical chunk may be wider than the buffers)
                     q0 = f0
@@ -816,7 +824,7 @@ cdef void _epoch_thread(
                 if sh.center:
                     _centred_hidden_step(sh, jc, j0, jn, nb, nc, n_fc, a_pos, a_neg,
                                          W, c, cv, HS, mu, lam, m_part, t_part,
-                                         wl_part, sp, sn)
+                                         wl_part, sp, sn, csc + <long>tid * sh.crows)
                     rows_src = VSc
                 else:
                     for j in range(jn):
@@ -1071,6 +1079,7 @@ def rbm_epoch(
     cdef floating *pt_y = NULL
     cdef floating *pt_b = NULL
     cdef double *pt_c = NULL
+    cdef floating *csc = NULL
     cdef floating *sigp
     cdef size_t rows, w_bytes
     cdef boltz_barrier_t bar
@@ -1240,6 +1249,8 @@ def rbm_epoch(
         pt_c = <double *>boltz_alloc_lines(
             <size_t>max(1, n_threads) * sh.n_temps * sizeof(double))
     if sh.center:
+        csc = <floating *>boltz_alloc_lines(
+            <size_t>max(1, n_threads) * rows * sizeof(floating))
         VSc = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
         m_part = <double *>boltz_alloc_lines(<size_t>sh.n_fc * rows * sizeof(double))
         t_part = <double *>boltz_alloc_lines(<size_t>i * rows * sizeof(double))
@@ -1265,7 +1276,7 @@ def rbm_epoch(
                                         or sig_part == NULL or sig_g == NULL)) \
                 or (sh.n_temps > 1 and (pt_y == NULL or pt_b == NULL
                                         or pt_c == NULL)) \
-                or (sh.center and (VSc == NULL or m_part == NULL or t_part == NULL
+                or (sh.center and (VSc == NULL or csc == NULL or m_part == NULL or t_part == NULL
                                    or wl_part == NULL or dbs == NULL
                                    or vmean == NULL)):
             raise MemoryError()
@@ -1279,7 +1290,7 @@ def rbm_epoch(
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P,
                           sig_d, sig_m, sig_part, sig_g,
                           mup, lamp, VSc, m_part, t_part, wl_part, dbs, vmean,
-                          pt_y, pt_b, pt_c, &bar,
+                          pt_y, pt_b, pt_c, csc, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
         memcpy(&W[0, 0], Wb, w_bytes)
@@ -1310,6 +1321,7 @@ def rbm_epoch(
         boltz_free_lines(pt_y)
         boltz_free_lines(pt_b)
         boltz_free_lines(pt_c)
+        boltz_free_lines(csc)
 
 
 def gibbs_chains(
