@@ -58,6 +58,8 @@ def _time_fit(make, X, repeats):
 
 def _compare(label, make_a, Xa, make_b, Xb, repeats, target):
     ta, tb = [], []
+    _time_fit(lambda _: make_a(0), Xa[:2000], 1)     # warm-up (threads, first-touch
+    _time_fit(lambda _: make_b(0), Xb[:2000], 1)     # pages): untimed
     for r in range(repeats):      # alternate, so that load drifts hit both
         ta += _time_fit(lambda _: make_a(r), Xa, 1)
         tb += _time_fit(lambda _: make_b(r), Xb, 1)
