@@ -40,7 +40,6 @@ __all__ = [
     "init_chains",
     "init_params",
     "mean_field",
-    "sample_visible",
     "sgd_epoch",
 ]
 
@@ -235,8 +234,6 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
     rng = stream_generator(entropy, (call, 0))
     X = X[rng.permutation(X.shape[0])]
     starts = even_batch_starts(X.shape[0], min(batch_size, X.shape[0]))
-    nv = X.shape[1]
-    n = W.shape[0]
     pl = objective == "pseudolikelihood"
     pt = not pl and negative_phase == "pt"
     pcd = not pl and negative_phase in ("pcd", "pt")
@@ -288,18 +285,3 @@ def sgd_epoch(X, W, b, mask, *, objective, positive_phase, negative_phase,
         chains[:] = tempered[:, 0, :]
     return W, b, swaps
 
-
-# -- sampling -----------------------------------------------------------------------------------
-def sample_visible(W, b, n_visible, n_samples, n_steps, rng, n_threads):
-    """Visible states of ``n_samples`` free chains after ``n_steps`` Gibbs sweeps.
-
-    The chains start uniformly at random (stream ``(0,)`` of an entropy
-    drawn from ``rng``) and sweep all units in the compiled kernel, chain
-    ``r`` with stream ``(1, r)``.
-    """
-    entropy = entropy_from(rng)
-    init = stream_generator(entropy, (0,))
-    S = (init.random((n_samples, W.shape[0])) < 0.5).astype(np.float64)
-    streams = Streams(entropy, (1,), n_samples)
-    gibbs_sweeps(W, b, S, streams, 0, int(n_steps), n_threads)
-    return np.ascontiguousarray(S[:, :n_visible])
