@@ -9,6 +9,10 @@
   independent sets of ``batch_size`` chains (the same K * batch_size chain
   rows sampled per step, every one of them in the gradient).  Target: at
   most 1.15x.
+- ``curve``: the cost of the likelihood curve, a fit of ``--curve-epochs``
+  epochs with ``log_likelihood_every=1`` against the same fit without (the
+  evaluation is AIS here: 256 hidden units and 784 visible ones are too many
+  to enumerate), reported as the evaluation's time in epochs.
 
 Each setting alternates the two for ``--repeats`` runs of one epoch
 (``n_iter=1``) in this process and prints every time, the medians and the
@@ -112,12 +116,33 @@ def bench_pt(X, n_components, repeats):
                 1.15, f"; swap acceptance {np.round(acc, 2).tolist()}")
 
 
+def bench_curve(X, n_components, repeats, n_epochs):
+    print(f"\nlikelihood curve (log_likelihood_every=1, AIS) vs none, "
+          f"{X.shape[0]} x {X.shape[1]}, {n_components} hidden units, "
+          f"{n_epochs} epochs, batch 100, float32")
+    Xd = X.astype(np.float32)
+
+    def make(every):
+        return lambda r: boltz.BernoulliRBM(
+            n_components=n_components, batch_size=100, learning_rate=0.01,
+            n_iter=n_epochs, random_state=r, log_likelihood_every=every)
+    ta, tb, _ = _time((make(1), make(None)), Xd, repeats)
+    method = make(1)(0).set_params(n_iter=1).fit(Xd[:500]).log_likelihood_curve_.method
+    ma, mb = statistics.median(ta), statistics.median(tb)
+    per_eval = (ma - mb) / n_epochs
+    print(f"  with: {' '.join(f'{t:.2f}' for t in ta)} s  without: "
+          f"{' '.join(f'{t:.2f}' for t in tb)} s  -> one evaluation "
+          f"{per_eval:.2f} s = {per_eval / (mb / n_epochs):.2f} epochs "
+          f"(method {method!r})")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--n-samples", type=int, default=20000)
     parser.add_argument("--n-components", type=int, default=256)
-    parser.add_argument("--only", choices=("centering", "pt"), default=None)
+    parser.add_argument("--only", choices=("centering", "pt", "curve"), default=None)
+    parser.add_argument("--curve-epochs", type=int, default=3)
     args = parser.parse_args(argv)
     X, name = _data(args.n_samples)
     boltz.show_config()
@@ -129,6 +154,8 @@ def main(argv=None):
         bench_centering(X, args.n_components, args.repeats, rates)
     if args.only in (None, "pt"):
         bench_pt(X, args.n_components, args.repeats)
+    if args.only in (None, "curve"):
+        bench_curve(X, args.n_components, min(args.repeats, 3), args.curve_epochs)
     return 0
 
 
