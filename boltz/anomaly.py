@@ -104,9 +104,10 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
         (Fashion-MNIST, one class against the other nine, mean ROC AUC over
         the ten classes; see Notes).
     random_state : int, RandomState instance or None, default=None
-        Set as the clone's ``random_state`` (when it has one) before it is
-        fitted, so that it seeds everything ``fit`` draws; None keeps the
-        estimator's own ``random_state``.
+        Set as the clone's ``random_state`` before it is fitted, and as
+        every nested ``*__random_state`` (the steps of a Pipeline, say), so
+        that it seeds everything ``fit`` draws; None keeps the estimator's
+        own.
 
     Attributes
     ----------
@@ -354,8 +355,10 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
             X = validate_data(self, X, accept_sparse="csr", dtype=None,
                               ensure_all_finite=False, ensure_min_samples=2)
             estimator = clone(base)
-            if self.random_state is not None and "random_state" in estimator.get_params():
-                estimator.set_params(random_state=self.random_state)
+            if self.random_state is not None:
+                seeds = {key: self.random_state for key in estimator.get_params()
+                         if key == "random_state" or key.endswith("__random_state")}
+                estimator.set_params(**seeds)
             fit_params = {}
             if sample_weight is not None:
                 sample_weight = _check_sample_weight(sample_weight, X,

@@ -193,7 +193,7 @@ def test_likelihood_ratio_refuses_binary_units_outside_the_unit_interval(digits)
         det.fit(X[:100] * 16)
 
 
-# -- other energy models ---------------------------------------------------------------------
+# -- other energy models ------------------------------------------------------------
 def test_boltzmann_machine_free_energy(digits):
     X, _ = digits
     V = X[:200, 18:24] > 0.5
@@ -238,13 +238,24 @@ def test_pipeline_scores_with_its_last_step(digits):
     assert_allclose(det.score_samples(X), -det.estimator_[-1].free_energy(Z))
 
 
+def test_random_state_seeds_the_steps_of_a_pipeline(digits):
+    X, _ = digits
+    pipe = make_pipeline(StandardScaler(), GaussianBernoulliRBM(
+        n_components=4, n_iter=2, learning_rate=0.01))
+    a, b = (EnergyOutlierDetector(pipe, random_state=5).fit(X[:200]) for _ in range(2))
+    assert a.estimator_[-1].random_state == 5
+    assert_array_equal(a.score_samples(X), b.score_samples(X))
+    assert pipe[-1].random_state is None
+
+
 # -- sample_weight -------------------------------------------------------------------------
 def test_integer_weights_repeat_rows(digits):
     X, _ = digits
     Xtr = X[:60]
     w = np.arange(60) % 3                     # 0, 1, 2, ...
     a = EnergyOutlierDetector(_small_rbm(), contamination=0.1).fit(Xtr, sample_weight=w)
-    b = EnergyOutlierDetector(_small_rbm(), contamination=0.1).fit(np.repeat(Xtr, w, axis=0))
+    b = EnergyOutlierDetector(_small_rbm(), contamination=0.1).fit(
+        np.repeat(Xtr, w, axis=0))
     assert_array_equal(a.score_samples(X), b.score_samples(X))
     assert a.offset_ == b.offset_
 
@@ -277,7 +288,7 @@ def test_weights_go_to_an_estimator_that_takes_them(digits):
     assert det.offset_ == scores[order][np.searchsorted(cum, 0.2 * cum[-1])]
 
 
-# -- errors -----------------------------------------------------------------------------------
+# -- errors -------------------------------------------------------------------------
 def test_estimator_without_free_energy_is_refused(digits):
     X, _ = digits
     with pytest.raises(ValueError, match="free_energy"):
