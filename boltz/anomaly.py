@@ -235,11 +235,13 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
         if self.score_type == "reconstruction":
             if not (callable(getattr(model, "transform", None))
                     and callable(getattr(model, "_mean_visibles", None))):
+                fix = ("Use score_type='free_energy' with this estimator."
+                       if callable(getattr(model, "free_energy", None)) else
+                       "Wrap a boltz RBM or DBN, or a Pipeline whose last step is one.")
                 raise ValueError(
                     f"score_type='reconstruction' needs a model with hidden units and "
                     f"a mean visible reconstruction (a boltz RBM or DBN); "
-                    f"{type(model).__name__} has none. Use "
-                    f"score_type='free_energy' with this estimator.")
+                    f"{type(model).__name__} has none. {fix}")
         elif not callable(getattr(model, "free_energy", None)):
             raise ValueError(
                 f"score_type={self.score_type!r} needs an energy model with a "

@@ -1,5 +1,5 @@
 """Anomaly detection with energy models: Fashion-MNIST one class at a time
-========================================================================
+=======================================================================
 
 One-class mode: for each of the ten Fashion-MNIST classes an outlier
 detector is fitted on 2,000 training images of that class and scores the
