@@ -12,6 +12,7 @@ scale-out :mod:`boltz.dask`.
 
 from ._config import show_config
 from ._version import __version__
+from .anomaly import EnergyOutlierDetector
 from .boltzmann import BoltzmannMachine
 from .dbn import DBN, DBNClassifier
 from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
@@ -24,6 +25,7 @@ __all__ = [
     "DBN",
     "DBNClassifier",
     "DenseHopfieldNetwork",
+    "EnergyOutlierDetector",
     "GaussianBernoulliRBM",
     "HopfieldNetwork",
     "ModernHopfieldNetwork",

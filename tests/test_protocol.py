@@ -42,6 +42,8 @@ PROTOCOL = {
     "HopfieldNetwork": {"free_energy", "energy", "predict"},
     "DenseHopfieldNetwork": {"free_energy", "energy", "predict"},
     "ModernHopfieldNetwork": {"free_energy", "energy", "predict"},
+    # a meta-estimator: its score_samples is a normality score, not log p
+    "EnergyOutlierDetector": {"score_samples", "predict"},
 }
 
 # Density models: score_samples is log p(x), score its mean.
@@ -60,6 +62,8 @@ SMALL = {
     "HopfieldNetwork": dict(),
     "DenseHopfieldNetwork": dict(),
     "ModernHopfieldNetwork": dict(),
+    "EnergyOutlierDetector": dict(
+        estimator=boltz.BernoulliRBM(n_components=4, n_iter=2), random_state=0),
 }
 
 
