@@ -322,30 +322,40 @@ cdef void _prep_batch(_EpochShape sh, int bi, const floating *X,
 
 cdef void _centred_bias_step(_EpochShape sh, int f0, int fn, int rows, int n_hc,
                              floating *b, floating *bv, const floating *sigma,
-                             floating *mu, const floating *VSc,
+                             floating *mu, const floating *VSp,
                              const double *t_part, const double *wl_part,
-                             double *dbs, const double *vmean) noexcept nogil:
+                             double *dbs, const double *vmean,
+                             floating *scratch) noexcept nogil:
     """The visible biases' centred step of the last minibatch, on f0:f0 + fn.
 
     dbs holds lr (mean u_pos - mean u_neg); the step of the plain bias is
     that minus sum_j dW_jf lam_j, with dW = lr (grad_W - weight_decay W)
     the centred weight step: sum_r t_r (u_r - mu)_f with t_r = a_r (h_r -
-    lam).lam (hidden-chunk partials t_part), and lr wd (W^T lam)_f
-    (partials wl_part).  Then mu takes its moving-average step toward the
-    minibatch mean ``vmean``.
+    lam).lam (hidden-chunk partials t_part) and u_r the minibatch's stacked
+    rows (``VSp``, still in their buffer), and lr wd (W^T lam)_f (partials
+    wl_part).  Then mu takes its moving-average step toward the minibatch
+    mean ``vmean``.
     """
-    cdef int r, jc, f
-    cdef double t, ww
+    cdef int r, jc, f, q0, qn
+    cdef double t, ww, tsum = 0.0
     cdef double lrwd = sh.lr * sh.weight_decay
     cdef double nu = sh.center_rate
-    cdef const floating *row
+    cdef floating tu[MAX_CHUNK]
     for r in range(rows):
         t = 0.0
         for jc in range(n_hc):
             t = t + t_part[jc * sh.crows + r]
-        row = VSc + <long>r * sh.n_features
-        for f in range(f0, f0 + fn):
-            dbs[f] -= t * row[f]
+        tsum = tsum + t
+        scratch[r] = <floating>t
+    # t^T U by a GEMV, in pieces of at most MAX_CHUNK columns
+    q0 = f0
+    while q0 < f0 + fn:
+        qn = min(<int>MAX_CHUNK, f0 + fn - q0)
+        gemm_rm(NoTrans, NoTrans, 1, qn, rows, <floating>1.0, scratch, rows,
+                VSp + q0, sh.n_features, <floating>0.0, tu, qn)
+        for f in range(qn):
+            dbs[q0 + f] += tsum * mu[q0 + f] - tu[f]
+        q0 += qn
     if lrwd != 0.0:
         for f in range(f0, f0 + fn):
             ww = 0.0
@@ -513,7 +523,7 @@ cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, i
     cdef double nu = sh.center_rate
     cdef floating cr[MAX_CHUNK]
     cdef floating wm[MAX_CHUNK]
-    cdef floating hg, lamj
+    cdef floating hg, lamj, mf
     cdef const floating *wr
     cdef floating *hrow
     cdef double *wl
@@ -531,18 +541,20 @@ cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, i
         # (W mu) of the chunk's rows
         gemm_rm(NoTrans, NoTrans, jn, 1, F, <floating>1.0, W + <long>j0 * F, F,
                 mu, 1, <floating>0.0, wm, 1)
+    for j in range(jn):
+        cr[j] = 0.0
     for r in range(rows):
-        hg = <floating>(a_pos if r < nb else -a_neg)
-        hrow = HS + <long>r * J + j0
-        for j in range(jn):
-            hrow[j] = hg * (hrow[j] - lam[j0 + j])
         m = 0.0
         for q in range(n_fc):
             m = m + m_part[q * sh.crows + r]
-        scratch[r] = <floating>m
-    # cr = m^T (a (h - lam)), then t = (a (h - lam)) lam per row
-    gemm_rm(NoTrans, NoTrans, 1, jn, rows, <floating>1.0, scratch, rows, HS + j0, J,
-            <floating>0.0, cr, jn)
+        mf = <floating>m
+        hg = <floating>(a_pos if r < nb else -a_neg)
+        hrow = HS + <long>r * J + j0
+        # the rows become a (h - lam), and cr = m^T (a (h - lam)) on the way
+        for j in range(jn):
+            hrow[j] = hg * (hrow[j] - lam[j0 + j])
+            cr[j] += mf * hrow[j]
+    # t = (a (h - lam)) lam per row
     gemm_rm(NoTrans, NoTrans, rows, 1, jn, <floating>1.0, HS + j0, J, lam + j0, 1,
             <floating>0.0, scratch, 1)
     for r in range(rows):
@@ -567,7 +579,7 @@ cdef void _epoch_thread(
     floating *HS, floating *VS0, floating *VS1, uint32_t *R0, uint32_t *R1,
     floating *N0, floating *N1, floating *P,
     double *sig_d, double *sig_m, double *sig_part, floating *sig_g,
-    floating *mu, floating *lam, floating *VSc, double *m_part, double *t_part,
+    floating *mu, floating *lam, double *m_part, double *t_part,
     double *wl_part, double *dbs, double *vmean, floating *pt_y, floating *pt_b,
     double *pt_c, floating *csc,
     boltz_barrier_t *bar, int tid, int T,
@@ -625,8 +637,6 @@ cdef void _epoch_thread(
     cdef long pstride = <long>sh.n_chains * F
     cdef floating *prow
     cdef floating *gs = NULL
-    cdef floating *crow
-    cdef const floating *rows_src
     cdef int prev_rows = 0
     cdef int prev_nb = 0
     cdef const floating *vprev
@@ -690,7 +700,9 @@ cdef void _epoch_thread(
                             f0 = sh.vstarts[fc]
                             _centred_bias_step(sh, f0, sh.vstarts[fc + 1] - f0,
                                                prev_rows, n_hc, b, bv, sigma, mu,
-                                               VSc, t_part, wl_part, dbs, vmean)
+                                               VS1 if bi % 2 == 0 else VS0,
+                                               t_part, wl_part, dbs, vmean,
+                                               csc + <long>tid * sh.crows)
                     boltz_barrier_wait(bar, T, &sense)
                 # the chains' visible states of the last step: this buffer's
                 # (s > 0) or the last batch's (s = 0); none at the epoch's start
@@ -718,7 +730,9 @@ cdef void _epoch_thread(
                 if sh.center and s == 0 and bi > 0 and sh.n_temps == 1:
                     # the last minibatch's centred visible-bias step
                     _centred_bias_step(sh, f0, fn, prev_rows, n_hc, b, bv, sigma,
-                                       mu, VSc, t_part, wl_part, dbs, vmean)
+                                       mu, VS1 if bi % 2 == 0 else VS0, t_part,
+                                       wl_part, dbs, vmean,
+                                       csc + <long>tid * sh.crows)
                 bias = unit_bias(sh.vis, b + f0, sigma + f0, bsc, fn)
                 if sh.n_temps > 1:
                     pass        # phase S wrote the rungs' (tempered) inputs
@@ -746,18 +760,20 @@ cdef void _epoch_thread(
                             <long>sh.n_gibbs * F, ncs, fn,
                             (sh.glen + f0) if sh.glen != NULL else NULL)
                 if last and sh.center:
-                    # the centred rows u - mu (for the weight step) and the
-                    # chunk's share of m_r = (u_r - mu).mu (for the hidden one)
-                    for r in range(nb + nc):
-                        vrow = VS + <long>r * F
-                        crow = VSc + <long>r * F
-                        for f in range(f0, f0 + fn):
-                            crow[f] = vrow[f] - mu[f]
+                    # mu in row -1 (the weight step's rank-one term), and the
+                    # chunk's share of m_r = (u_r - mu).mu (for the hidden
+                    # biases' step): u_r.mu by a GEMV, less mu.mu
+                    for f in range(f0, f0 + fn):
+                        VS[f - F] = mu[f]
                     gemm_rm(NoTrans, NoTrans, nb + nc, 1, fn, <floating>1.0,
-                            VSc + f0, F, mu + f0, 1, <floating>0.0,
+                            VS + f0, F, mu + f0, 1, <floating>0.0,
                             csc + <long>tid * sh.crows, 1)
+                    cross = 0.0
+                    for f in range(f0, f0 + fn):
+                        cross = cross + <double>mu[f] * <double>mu[f]
                     for r in range(nb + nc):
-                        m_part[fc * sh.crows + r] = csc[<long>tid * sh.crows + r]
+                        m_part[fc * sh.crows + r] = \
+                            csc[<long>tid * sh.crows + r] - cross
                 if last:
                     # (a categorical chunk may be wider than the buffers)
                     q0 = f0
@@ -825,7 +841,6 @@ cdef void _epoch_thread(
                     _centred_hidden_step(sh, jc, j0, jn, nb, nc, n_fc, a_pos, a_neg,
                                          W, c, cv, HS, mu, lam, m_part, t_part,
                                          wl_part, sp, sn, csc + <long>tid * sh.crows)
-                    rows_src = VSc
                 else:
                     for j in range(jn):
                         g = a_pos * sp[j] - a_neg * sn[j]
@@ -839,11 +854,21 @@ cdef void _epoch_thread(
                         g = a_pos if r < nb else -a_neg
                         for j in range(j0, j0 + jn):
                             HS[<long>r * J + j] *= <floating>g
-                    rows_src = VS
                 wrow = (Wv if use_mom else W) + <long>j0 * F
-                gemm_rm(Tr, NoTrans, jn, F, nb + nc, <floating>1.0, HS + j0, J,
-                        rows_src, F, <floating>(mom if use_mom else 1.0 - lr * wd),
-                        wrow, F)
+                if sh.center:
+                    # sum_r a_r (h_r - lam) (u_r - mu)^T = sum_r a_r (h_r - lam)
+                    # u_r^T - s mu^T, s_j = sum_r a_r (h_rj - lam_j): -s in row
+                    # -1 of HS against mu in row -1 of VS, in the same GEMM
+                    _col_sums(HS + j0, J, nb + nc, jn, sn)
+                    for j in range(jn):
+                        HS[j0 + j - J] = <floating>(-sn[j])
+                    gemm_rm(Tr, NoTrans, jn, F, nb + nc + 1, <floating>1.0,
+                            HS - J + j0, J, VS - F, F,
+                            <floating>(mom if use_mom else 1.0 - lr * wd), wrow, F)
+                else:
+                    gemm_rm(Tr, NoTrans, jn, F, nb + nc, <floating>1.0, HS + j0, J,
+                            VS, F, <floating>(mom if use_mom else 1.0 - lr * wd),
+                            wrow, F)
                 if use_mom:
                     for p in range(<long>j0 * F, <long>(j0 + jn) * F):
                         if wd != 0.0:
@@ -895,7 +920,10 @@ cdef void _epoch_thread(
             if fc % T == tid:
                 f0 = sh.vstarts[fc]
                 _centred_bias_step(sh, f0, sh.vstarts[fc + 1] - f0, prev_rows, n_hc,
-                                   b, bv, sigma, mu, VSc, t_part, wl_part, dbs, vmean)
+                                   b, bv, sigma, mu,
+                                   VS0 if (n_batches - 1) % 2 == 0 else VS1,
+                                   t_part, wl_part, dbs, vmean,
+                                               csc + <long>tid * sh.crows)
 
 
 def rbm_epoch(
@@ -1054,6 +1082,9 @@ def rbm_epoch(
     cdef int max_rows = 0
     cdef int i, T
     cdef floating *HS = NULL
+    cdef floating *HSb = NULL
+    cdef floating *VS0b = NULL
+    cdef floating *VS1b = NULL
     cdef floating *VS0 = NULL
     cdef floating *VS1 = NULL
     cdef uint32_t *R0 = NULL
@@ -1068,7 +1099,6 @@ def rbm_epoch(
     cdef double *sig_m = NULL
     cdef double *sig_part = NULL
     cdef floating *sig_g = NULL
-    cdef floating *VSc = NULL
     cdef double *m_part = NULL
     cdef double *t_part = NULL
     cdef double *wl_part = NULL
@@ -1216,9 +1246,15 @@ def rbm_epoch(
     sh.crows = <long>rows
     boltz_barrier_init(&bar)
     # every buffer starts on a cache line (the threads write side by side)
-    HS = <floating *>boltz_alloc_lines(rows * sh.n_hidden * sizeof(floating))
-    VS0 = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
-    VS1 = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
+    # (one row more in front of the stacked rows: the centred weight step's
+    # rank-one term rides in the update GEMM as row -1)
+    HSb = <floating *>boltz_alloc_lines((rows + 1) * sh.n_hidden * sizeof(floating))
+    VS0b = <floating *>boltz_alloc_lines((rows + 1) * sh.n_features * sizeof(floating))
+    VS1b = <floating *>boltz_alloc_lines((rows + 1) * sh.n_features * sizeof(floating))
+    if HSb != NULL and VS0b != NULL and VS1b != NULL:
+        HS = HSb + sh.n_hidden
+        VS0 = VS0b + sh.n_features
+        VS1 = VS1b + sh.n_features
     R0 = <uint32_t *>boltz_alloc_lines(
         <size_t>sh.n_chains * sh.n_rand * sizeof(uint32_t))
     R1 = <uint32_t *>boltz_alloc_lines(
@@ -1251,7 +1287,6 @@ def rbm_epoch(
     if sh.center:
         csc = <floating *>boltz_alloc_lines(
             <size_t>max(1, n_threads) * rows * sizeof(floating))
-        VSc = <floating *>boltz_alloc_lines(rows * sh.n_features * sizeof(floating))
         m_part = <double *>boltz_alloc_lines(<size_t>sh.n_fc * rows * sizeof(double))
         t_part = <double *>boltz_alloc_lines(<size_t>i * rows * sizeof(double))
         wl_part = <double *>boltz_alloc_lines(
@@ -1276,7 +1311,7 @@ def rbm_epoch(
                                         or sig_part == NULL or sig_g == NULL)) \
                 or (sh.n_temps > 1 and (pt_y == NULL or pt_b == NULL
                                         or pt_c == NULL)) \
-                or (sh.center and (VSc == NULL or csc == NULL or m_part == NULL or t_part == NULL
+                or (sh.center and (csc == NULL or m_part == NULL or t_part == NULL
                                    or wl_part == NULL or dbs == NULL
                                    or vmean == NULL)):
             raise MemoryError()
@@ -1289,7 +1324,7 @@ def rbm_epoch(
                           Wb, &b[0], &c[0], sigp, Wvb, bvp, cvp, Hb,
                           streams.ptrs, HS, VS0, VS1, R0, R1, N0, N1, P,
                           sig_d, sig_m, sig_part, sig_g,
-                          mup, lamp, VSc, m_part, t_part, wl_part, dbs, vmean,
+                          mup, lamp, m_part, t_part, wl_part, dbs, vmean,
                           pt_y, pt_b, pt_c, csc, &bar,
                           boltz_omp_get_thread_num(), boltz_omp_get_num_threads())
         memcpy(&H[0, 0], Hb, <size_t>sh.n_chains * sh.n_hidden * sizeof(floating))
@@ -1303,16 +1338,15 @@ def rbm_epoch(
         boltz_free_lines(P)
         boltz_free_lines(N0)
         boltz_free_lines(N1)
-        boltz_free_lines(HS)
-        boltz_free_lines(VS0)
-        boltz_free_lines(VS1)
+        boltz_free_lines(HSb)
+        boltz_free_lines(VS0b)
+        boltz_free_lines(VS1b)
         boltz_free_lines(R0)
         boltz_free_lines(R1)
         boltz_free_lines(sig_d)
         boltz_free_lines(sig_m)
         boltz_free_lines(sig_part)
         boltz_free_lines(sig_g)
-        boltz_free_lines(VSc)
         boltz_free_lines(m_part)
         boltz_free_lines(t_part)
         boltz_free_lines(wl_part)
