@@ -391,13 +391,14 @@ class EnergyModel:
         the fitted arrays that define the distribution (for the log-Z cache);
     ``_samplers``
         the ``sampler`` names it accepts (``("gibbs",)`` by default);
-    ``_init_chains(n_chains, n_rungs, entropy, X=None)``,
-    ``_advance_chains(states, n_steps, sampler, entropy, key, betas, first_step)``,
-    ``_chain_visible(states)`` and ``_chain_output(V)``
-        the chains of generative models (see :meth:`_advance_chains`): one
-        hook behind ``sample`` and :func:`boltz.diagnostics.run_chains`;
-        a model may instead override ``_sample(n_samples, n_steps, sampler,
-        rng, **sampler_options)``.
+    ``_init_chains``, ``_advance_chains``, ``_chain_visible``, ``_chain_output``
+        the chains of generative models: ``_init_chains(n_chains, n_rungs,
+        entropy, X=None)``, ``_advance_chains(states, n_steps, sampler,
+        entropy, key, betas, first_step)``, ``_chain_visible(states)`` and
+        ``_chain_output(V)`` (see :meth:`_advance_chains`), one hook behind
+        ``sample`` and :func:`boltz.diagnostics.run_chains`; a model may
+        instead override ``_sample(n_samples, n_steps, sampler, rng,
+        **sampler_options)``.
 
     and gets ``free_energy``, ``log_partition``, ``log_likelihood``,
     ``score_samples`` (log p), ``score`` (mean log p) and ``sample``.  log Z
