@@ -49,6 +49,25 @@ where Bernoulli units have P(h = 1 | v), their chains hold real-valued
 states, and each draw consumes the uint32 a Bernoulli draw would, so the
 random layout below is the same for both hidden types.
 
+Centred gradients (``centering_rate >= 0``)
+-------------------------------------------
+The weights step along lr <(u - mu)(h - lam)^T> (data minus model): phase C
+turns its columns of the stacked hidden rows into a_r (h_r - lam) and adds
+one row -1 to the update GEMM (-s against mu, s the column sums), so the
+rank-one mu term costs one more K of that GEMM.  The hidden biases take
+their centred correction in phase C; the visible ones need a sum over all
+hidden chunks, so their step waits for the next minibatch's phase B (or
+the end of the epoch), from per-chunk partials summed in a fixed order.
+
+Parallel tempering (``betas``)
+------------------------------
+The chains come in rungs at inverse temperatures (couplings scaled by
+beta).  A phase S before every Gibbs step sums each row's visible inputs
+from the partials, swaps neighbouring rungs' states (per chain, by the
+uint32 its row draws last in every step) and scales the hotter rungs'
+inputs; phase C scales their hidden inputs.  Only rung 0 enters the
+gradient.
+
 Learning sigma (Gaussian visible units, ``sigma_learning_rate > 0``)
 -------------------------------------------------------------------
 After every minibatch, log sigma takes one step along the likelihood
@@ -523,7 +542,7 @@ cdef void _centred_hidden_step(_EpochShape sh, int jc, int j0, int jn, int nb, i
     cdef double nu = sh.center_rate
     cdef floating cr[MAX_CHUNK]
     cdef floating wm[MAX_CHUNK]
-    cdef floating hg, lamj, mf
+    cdef floating hg, mf
     cdef const floating *wr
     cdef floating *hrow
     cdef double *wl
