@@ -149,14 +149,15 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
     of chains, block k at inverse temperature betas[k] (couplings scaled by
     beta, the units' own terms not); each Gibbs step starts with swaps of
     the states of chain i between rungs (k, k + 1), k of the step's parity
-    (``parity`` + the step's index in the epoch), accepted when log t <
-    (beta_k - beta_{k+1}) (C_{k+1} - C_k), C = v_prev . (h W) with v_prev the
-    chain's v of the last step; at the epoch's first step (no v_prev) when
-    log t < g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) - g_{k+1}(h_{k+1}) with
-    g_beta(h) = sum_f G(beta (h W)_f) (G the visible unit's log-partition at
-    bias b').  t comes from the extra uint32 rung k's row draws last per
-    step; only block 0 enters the gradient.  ``swap_counts`` (n_chains_per_rung, K - 1, 2) is
-    incremented with attempted / accepted swaps.
+    (``parity`` + the step's index in the epoch), accepted when d >= 0 or
+    t < exp(d), with d = (beta_k - beta_{k+1}) (C_{k+1} - C_k), C = v_prev .
+    (h W), v_prev the chain's v of the last step; at the epoch's first step
+    (no v_prev) with d = g_k(h_{k+1}) + g_{k+1}(h_k) - g_k(h_k) -
+    g_{k+1}(h_{k+1}), g_beta(h) = sum_f G(beta (h W)_f) (G the visible
+    unit's log-partition at bias b').  t comes from the extra uint32 rung
+    k's row draws last per step; only block 0 enters the gradient.
+    ``swap_counts`` (n_chains_per_rung, K - 1, 2) is incremented with
+    attempted / accepted swaps.
 
     Returns (W, b, c, H, velocity) with velocity = (vW, vb, vc) or None,
     sigma as a sixth element when ``sigma`` is given, and (mu, lam) last
@@ -237,7 +238,7 @@ def rbm_epoch(X, W, b, c, H, entropy, call, *, lr, k=1, persistent=True,
                             la = (betas[kk] - betas[kk + 1]) * (cpl[1] - cpl[0])
                         t = (float(R[ra, k * (F + J) + s]) + 0.5) * 2.0 ** -32
                         swap_counts[i, kk, 0] += 1
-                        if np.log(t) < la:
+                        if la >= 0 or t < np.exp(la):
                             swap_counts[i, kk, 1] += 1
                             Hc[[ra, rc]] = Hc[[rc, ra]]
                             inputs[[ra, rc]] = inputs[[rc, ra]]

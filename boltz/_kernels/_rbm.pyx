@@ -391,6 +391,22 @@ cdef void _centred_bias_step(_EpochShape sh, int f0, int fn, int rows, int n_hc,
         mu[f] = <floating>((1.0 - nu) * mu[f] + nu * vmean[f])
 
 
+cdef inline bint _swap_accepted(double d, uint32_t u) noexcept nogil:
+    """A parallel-tempering swap with log acceptance ratio d, decided by the
+    uint32 u: accepted when d >= 0 or (u + 1/2) 2^-32 < exp(d)."""
+    return d >= 0 or (<double>u + 0.5) * 2.3283064365386963e-10 < exp(d)
+
+
+cdef inline void _swap_rows(floating *a, floating *b, long n) noexcept nogil:
+    """Exchange the n values of a and b."""
+    cdef long f
+    cdef floating t
+    for f in range(n):
+        t = a[f]
+        a[f] = b[f]
+        b[f] = t
+
+
 cdef inline double _tempered_log_partition(_EpochShape sh, const floating *x,
                                            double beta, const floating *bias,
                                            const floating *sigma,
@@ -432,13 +448,12 @@ cdef void _pt_swap_group(_EpochShape sh, int i, int n_groups, long pstride,
     cdef int J = sh.n_hidden
     cdef int K = sh.n_temps
     cdef int nc = sh.n_grad
-    cdef int k, g, f, j
+    cdef int k, g, f
     cdef long ra, rc
     cdef floating *vrow
     cdef const floating *prow
     cdef const floating *bias = b
-    cdef floating tmp
-    cdef double la, t, acc
+    cdef double la, acc
     cdef int64_t *cnt
     cdef const floating *urow
     for k in range(K):
@@ -460,55 +475,30 @@ cdef void _pt_swap_group(_EpochShape sh, int i, int n_groups, long pstride,
             cpl[k] = acc
         for f in range(F):
             vrow[f] = y[f]
-    if vprev != NULL:
-        for k in range(parity, K - 1, 2):
-            ra = <long>k * nc + i
-            rc = <long>(k + 1) * nc + i
-            la = (sh.betas[k] - sh.betas[k + 1]) * (cpl[k + 1] - cpl[k])
-            t = (<double>R[ra * sh.n_rand + ridx] + 0.5) * 2.3283064365386963e-10
-            cnt = sh.swaps + (<long>i * (K - 1) + k) * 2
-            cnt[0] += 1
-            if log(t) < la:
-                cnt[1] += 1
-                for j in range(J):
-                    tmp = H[ra * J + j]
-                    H[ra * J + j] = H[rc * J + j]
-                    H[rc * J + j] = tmp
-                for f in range(F):
-                    tmp = vneg[ra * F + f]
-                    vneg[ra * F + f] = vneg[rc * F + f]
-                    vneg[rc * F + f] = tmp
-        for k in range(1, K):
-            vrow = vneg + (<long>k * nc + i) * F
-            for f in range(F):
-                vrow[f] = <floating>(sh.betas[k] * vrow[f])
-        return
-    if sh.vis == GAUSSIAN:
+    if vprev == NULL and sh.vis == GAUSSIAN:
         for f in range(F):
             bp[f] = b[f] / sigma[f]
         bias = bp
     for k in range(parity, K - 1, 2):
         ra = <long>k * nc + i
         rc = <long>(k + 1) * nc + i
-        la = (_tempered_log_partition(sh, vneg + rc * F, sh.betas[k], bias, sigma, y)
-              + _tempered_log_partition(sh, vneg + ra * F, sh.betas[k + 1], bias,
-                                        sigma, y)
-              - _tempered_log_partition(sh, vneg + ra * F, sh.betas[k], bias, sigma, y)
-              - _tempered_log_partition(sh, vneg + rc * F, sh.betas[k + 1], bias,
-                                        sigma, y))
-        t = (<double>R[ra * sh.n_rand + ridx] + 0.5) * 2.3283064365386963e-10
+        if vprev != NULL:
+            la = (sh.betas[k] - sh.betas[k + 1]) * (cpl[k + 1] - cpl[k])
+        else:
+            la = (_tempered_log_partition(sh, vneg + rc * F, sh.betas[k], bias, sigma,
+                                          y)
+                  + _tempered_log_partition(sh, vneg + ra * F, sh.betas[k + 1], bias,
+                                            sigma, y)
+                  - _tempered_log_partition(sh, vneg + ra * F, sh.betas[k], bias,
+                                            sigma, y)
+                  - _tempered_log_partition(sh, vneg + rc * F, sh.betas[k + 1], bias,
+                                            sigma, y))
         cnt = sh.swaps + (<long>i * (K - 1) + k) * 2
         cnt[0] += 1
-        if log(t) < la:
+        if _swap_accepted(la, R[ra * sh.n_rand + ridx]):
             cnt[1] += 1
-            for j in range(J):
-                tmp = H[ra * J + j]
-                H[ra * J + j] = H[rc * J + j]
-                H[rc * J + j] = tmp
-            for f in range(F):
-                tmp = vneg[ra * F + f]
-                vneg[ra * F + f] = vneg[rc * F + f]
-                vneg[rc * F + f] = tmp
+            _swap_rows(H + ra * J, H + rc * J, J)
+            _swap_rows(vneg + ra * F, vneg + rc * F, F)
     for k in range(1, K):
         vrow = vneg + (<long>k * nc + i) * F
         for f in range(F):
@@ -1572,25 +1562,16 @@ cdef void _pt_swaps(floating *Vc, int F, double *C, const double *betas, int m,
     and chain, ``u[i (K - 1) + k]``, drawn whether or not the pair's parity
     is the step's).  counts[k] += attempts, counts[K - 1 + k] += acceptances.
     """
-    cdef int i, k, f, r
+    cdef int i, k, r
     cdef double d, tc
-    cdef floating tv
-    cdef floating *a
-    cdef floating *bb
     for i in range(m):
         for k in range(parity, K - 1, 2):
             r = i * K + k
             d = (betas[k] - betas[k + 1]) * (C[r + 1] - C[r])
             counts[k] += 1
-            if d >= 0 or (<double>u[i * (K - 1) + k] + 0.5) * 2.3283064365386963e-10 \
-                    < exp(d):
+            if _swap_accepted(d, u[i * (K - 1) + k]):
                 counts[K - 1 + k] += 1
-                a = Vc + <long>r * F
-                bb = a + F
-                for f in range(F):
-                    tv = a[f]
-                    a[f] = bb[f]
-                    bb[f] = tv
+                _swap_rows(Vc + <long>r * F, Vc + <long>(r + 1) * F, F)
                 tc = C[r]
                 C[r] = C[r + 1]
                 C[r + 1] = tc
