@@ -65,3 +65,34 @@ def reconstruction_error(rbm, X):
     h = rbm.transform(X)
     v = expit(h @ rbm.components_ + rbm.intercept_visible_)
     return float(np.mean((X - v) ** 2))
+
+
+def alternate_fits(make_a, Xa, make_b, Xb, repeats):
+    """Fit times of two estimators, alternated ``repeats`` times in this process.
+
+    ``make_a(r)`` / ``make_b(r)`` build the r-th estimator of each side.  One
+    untimed fit of each side on at most 2,000 rows comes first (threads and
+    first-touch pages), and the sides alternate so that load drifts hit both.
+    """
+    make_a(0).fit(Xa[:2000])
+    make_b(0).fit(Xb[:2000])
+    ta, tb = [], []
+    for r in range(repeats):
+        for make, X, out in ((make_a, Xa, ta), (make_b, Xb, tb)):
+            model = make(r)
+            t = time.perf_counter()
+            model.fit(X)
+            out.append(time.perf_counter() - t)
+    return ta, tb
+
+
+def report_ratio(label, ta, tb, target, extra=""):
+    """Print both sides' times, their medians and the ratio against a target;
+    return (ratio, median of side b)."""
+    ma, mb = statistics.median(ta), statistics.median(tb)
+    ratio = ma / mb
+    ok = "ok" if ratio <= target else "OVER TARGET"
+    print(f"{label}: {' '.join(f'{t:.3f}' for t in ta)} s  vs  "
+          f"{' '.join(f'{t:.3f}' for t in tb)} s  -> medians {ma:.3f} / {mb:.3f} s, "
+          f"ratio {ratio:.2f}x (target <= {target}x, {ok}){extra}")
+    return ratio, mb

@@ -24,13 +24,12 @@ GEMM rate (its 10 * n * F * J flops).  Run with nothing else busy:
 
 import argparse
 import statistics
-import time
 
 import numpy as np
+from _common import alternate_fits, gemm_rate, report_ratio
+from bench_units import _data
 
 import boltz
-from _common import gemm_rate
-from bench_units import _data
 
 CENTERING_SETTINGS = [(10, np.float64), (100, np.float64), (100, np.float32)]
 PT_SETTINGS = [(10, np.float64, 4), (100, np.float64, 4), (100, np.float32, 4),
@@ -52,29 +51,6 @@ class _IndependentChains(boltz.BernoulliRBM):
         return self.h_samples_
 
 
-def _time(make, X, repeats):
-    ta, tb = [], []
-    for make_one in make:            # warm-up (threads, first-touch pages): untimed
-        make_one(0).fit(X[: min(len(X), 2000)])
-    for r in range(repeats):         # alternate, so that load drifts hit both
-        for make_one, out in ((make[0], ta), (make[1], tb)):
-            model = make_one(r)
-            t = time.perf_counter()
-            model.fit(X)
-            out.append(time.perf_counter() - t)
-    return ta, tb, model
-
-
-def _report(label, ta, tb, target, extra=""):
-    ma, mb = statistics.median(ta), statistics.median(tb)
-    ratio = ma / mb
-    ok = "ok" if ratio <= target else "OVER TARGET"
-    print(f"{label}: {' '.join(f'{t:.3f}' for t in ta)} s  vs  "
-          f"{' '.join(f'{t:.3f}' for t in tb)} s  -> medians {ma:.3f} / {mb:.3f} s, "
-          f"ratio {ratio:.2f}x (target <= {target}x, {ok}){extra}")
-    return ratio, mb
-
-
 def bench_centering(X, n_components, repeats, rates):
     print(f"\ncentred vs plain PCD-1 epoch, {X.shape[0]} x {X.shape[1]}, "
           f"{n_components} hidden units")
@@ -85,10 +61,10 @@ def bench_centering(X, n_components, repeats, rates):
             return lambda r: boltz.BernoulliRBM(
                 n_components=n_components, batch_size=batch_size, learning_rate=0.01,
                 n_iter=1, random_state=r, centering=centering)
-        ta, tb, _ = _time((make(True), make(False)), Xd, repeats)
+        ta, tb = alternate_fits(make(True), Xd, make(False), Xd, repeats)
         flops = 10.0 * X.shape[0] * X.shape[1] * n_components
         plain = statistics.median(tb)
-        _report(f"  batch {batch_size:>3} {np.dtype(dtype).name}", ta, tb, 1.1,
+        report_ratio(f"  batch {batch_size:>3} {np.dtype(dtype).name}", ta, tb, 1.1,
                 f"; plain epoch {flops / plain / 1e9:.1f} GFLOP/s = "
                 f"{flops / plain / 1e9 / rates[np.dtype(dtype)]:.0%} of GEMM rate")
 
@@ -110,9 +86,9 @@ def bench_pt(X, n_components, repeats):
                 n_iter=1, random_state=r)
             est.n_sets = K
             return est
-        ta, tb, _ = _time((make_pt, make_chains), Xd, repeats)
+        ta, tb = alternate_fits(make_pt, Xd, make_chains, Xd, repeats)
         acc = make_pt(0).fit(Xd[: 20 * batch_size]).swap_acceptance_
-        _report(f"  batch {batch_size:>3} {np.dtype(dtype).name} K={K:>2}", ta, tb,
+        report_ratio(f"  batch {batch_size:>3} {np.dtype(dtype).name} K={K:>2}", ta, tb,
                 1.15, f"; swap acceptance {np.round(acc, 2).tolist()}")
 
 
@@ -126,7 +102,7 @@ def bench_curve(X, n_components, repeats, n_epochs):
         return lambda r: boltz.BernoulliRBM(
             n_components=n_components, batch_size=100, learning_rate=0.01,
             n_iter=n_epochs, random_state=r, log_likelihood_every=every)
-    ta, tb, _ = _time((make(1), make(None)), Xd, repeats)
+    ta, tb = alternate_fits(make(1), Xd, make(None), Xd, repeats)
     method = make(1)(0).set_params(n_iter=1).fit(Xd[:500]).log_likelihood_curve_.method
     ma, mb = statistics.median(ta), statistics.median(tb)
     per_eval = (ma - mb) / n_epochs

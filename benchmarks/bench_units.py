@@ -20,10 +20,9 @@ Fashion-MNIST comes from Debian's ``dataset-fashion-mnist`` package or
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _common import alternate_fits, report_ratio
 from sklearn.datasets import load_digits
 
 import boltz
@@ -46,30 +45,9 @@ def _data(n_samples):
     return np.tile(X, (reps, 1))[:n_samples], "digits (tiled)"
 
 
-def _time_fit(make, X, repeats):
-    times = []
-    for r in range(repeats):
-        model = make(r)
-        t = time.perf_counter()
-        model.fit(X)
-        times.append(time.perf_counter() - t)
-    return times
-
-
 def _compare(label, make_a, Xa, make_b, Xb, repeats, target):
-    ta, tb = [], []
-    _time_fit(lambda _: make_a(0), Xa[:2000], 1)     # warm-up (threads, first-touch
-    _time_fit(lambda _: make_b(0), Xb[:2000], 1)     # pages): untimed
-    for r in range(repeats):      # alternate, so that load drifts hit both
-        ta += _time_fit(lambda _: make_a(r), Xa, 1)
-        tb += _time_fit(lambda _: make_b(r), Xb, 1)
-    ma, mb = statistics.median(ta), statistics.median(tb)
-    ratio = ma / mb
-    ok = "ok" if ratio <= target else "OVER TARGET"
-    print(f"{label}: {' '.join(f'{t:.3f}' for t in ta)} s  vs  "
-          f"{' '.join(f'{t:.3f}' for t in tb)} s  -> medians {ma:.3f} / {mb:.3f} s, "
-          f"ratio {ratio:.2f}x (target <= {target}x, {ok})")
-    return ratio
+    ta, tb = alternate_fits(make_a, Xa, make_b, Xb, repeats)
+    return report_ratio(label, ta, tb, target)[0]
 
 
 def bench_relu(X, n_components, repeats):
