@@ -154,9 +154,9 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
     itself a fair detector, so dividing it out removes the signal: the
     likelihood ratio is for the opposite case, outliers simpler than the
     data (Nalisnick et al. 2019).  An input-complexity correction (Serra et
-    al. 2020: -F(x) plus the zlib length of the 8-bit image, in nats),
-    measured in the same protocol at 0.56 (BernoulliRBM) and 0.86
-    (GaussianBernoulliRBM), is not offered.
+    al. 2020: -F(x) plus the zlib length of the 8-bit image, in nats) is
+    not offered: in trials on the same protocol it scored below the
+    reconstruction score.
 
     **sample_weight.**  It is passed to the estimator's ``fit`` when that
     takes ``sample_weight``.  boltz's models do not: for them, integer

@@ -273,3 +273,27 @@ def test_dbn_layers_take_centering():
     assert dbn.rbms_[1].get_training_state()["offsets"] is None
     with pytest.raises(ValueError, match="centering"):
         boltz.DBN(hidden_layer_sizes=(4,), centering=[True, False]).fit(X)
+
+
+@pytest.mark.parametrize("learning_rate", [0.01, 0.05])
+def test_centring_defaults_are_the_measured_better_choice(learning_rate):
+    """The measurement behind the centred defaults of CategoricalRBM and
+    GaussianBernoulliRBM (their ``centering`` docstrings): 16 hidden units,
+    20 epochs, exact log Z, a 1400 / 397 split of the digits."""
+    import boltz
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+    d = load_digits().data
+    idx = np.random.RandomState(0).permutation(len(d))
+    tr, te = idx[:1400], idx[1400:]
+    codes = d.astype(int)
+    kw = dict(n_components=16, n_iter=20, random_state=0)
+    ll = [boltz.CategoricalRBM(n_categories=17, learning_rate=learning_rate,
+                               centering=c, **kw).fit(codes[tr]).score(codes[te])
+          for c in (False, True)]
+    assert ll[1] > ll[0] + 5.0
+    Xg = StandardScaler().fit(d[tr]).transform(d)[:, d[tr].std(0) > 0]
+    lr = learning_rate / 10
+    ll = [boltz.GaussianBernoulliRBM(learning_rate=lr, centering=c, **kw)
+          .fit(Xg[tr]).score(Xg[te]) for c in (False, True)]
+    assert ll[1] > ll[0] + 0.2

@@ -703,15 +703,14 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         enumerates (at most ``boltz.base.EXACT_AUTO_MAX_UNITS`` units);
         otherwise AIS with 64 chains over 1,000 evenly spaced inverse
         temperatures and base rates from the training rows.  That short
-        schedule is meant for the shape of the curve: on binarized digits it
-        lands within 0.05 nats of the exact value, but AIS can miss a mode
-        that PCD grew away from the data, and then over-estimates the
-        log-likelihood by tens of nats at that epoch (seen on Fashion-MNIST;
-        longer schedules did not cure it).  For a figure to report, call
-        ``log_partition(method="ais")`` with the default schedule, in both
-        directions, on the final model.  An AIS evaluation costs about 0.7
-        of an epoch on 60,000 Fashion-MNIST images (256 hidden units) and
-        about ten epochs on the 1,797 digits, where an epoch is short; an
+        schedule is meant for the shape of the curve (the tests hold it
+        within 0.5 nats of the exact value on a small binary model), but AIS can
+        miss a mode that PCD grew away from the data, and then
+        over-estimates the log-likelihood at that epoch.  For a figure to
+        report, call ``log_partition(method="ais")`` with the default
+        schedule, in both directions, on the final model.  An AIS evaluation
+        costs a few epochs of a large data set and more on a small one
+        (``benchmarks/bench_equilibrium.py --only curve`` measures it); an
         exact one grows with the enumerated states.  With
         ``log_likelihood_every=None`` the curve is off, unless
         ``early_stopping`` (then every epoch is evaluated) or

@@ -128,7 +128,8 @@ class CategoricalRBM(_BaseRBM):
         grey levels per pixel (16 hidden units, 20 epochs, exact log Z)
         it raised the held-out log-likelihood from -107.8 to -102.0 nats
         at learning rate 0.01 and from -109.1 to -95.0 at 0.05, where
-        plain steps stall near the small random start.
+        plain steps stall near the small random start
+        (``tests/test_centering.py`` repeats it).
 
     centering_rate : float in [0, 1], default=0.01
         Step of the offsets' moving averages after every minibatch (0 keeps
