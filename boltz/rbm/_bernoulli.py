@@ -13,9 +13,10 @@ from ..utils._validation import (
     finite_value_range,
     warn_outside_unit_interval,
 )
-from ._base import _BaseRBM
+from ._base import _BaseRBM, _shared_docstring
 
 
+@_shared_docstring
 class BernoulliRBM(_BaseRBM):
     """Bernoulli restricted Boltzmann machine with compiled CD-k/PCD-k training.
 
@@ -62,17 +63,7 @@ class BernoulliRBM(_BaseRBM):
         minibatch).  Called ``method`` before boltz 0.2; that spelling still
         works, with a ``FutureWarning``, until 0.3.
 
-        ``"pt"``: parallel tempering (Desjardins et al. 2010), persistent
-        chains at ``n_temperatures`` inverse temperatures of the geometric
-        ladder ``beta_k = 0.1 ** (k / (n_temperatures - 1))`` (couplings
-        scaled by beta, each unit's own terms kept, so that every rung is a
-        proper model), with swaps of neighbouring rungs' states before
-        every Gibbs step; the beta = 1 rung is the negative phase.  The
-        swaps' acceptance rates are kept in ``swap_acceptance_``.
-
-    n_temperatures : int, default=10
-        Rungs of the ladder with ``negative_phase="pt"`` (one rung is PCD);
-        unused otherwise.  Each rung holds ``batch_size`` chains.
+        {{tempering}}
 
     hidden : {"bernoulli", "relu"}, default="bernoulli"
         The hidden unit type: binary units, or rectified linear units
@@ -92,54 +83,21 @@ class BernoulliRBM(_BaseRBM):
         L2 penalty on the weights (not the biases).
 
     centering : bool, default=False
-        Centred gradients (Montavon & Mueller 2012; Melchior, Fischer &
-        Wiskott 2016): each step is the gradient step of the model written
-        around offsets mu (visible) and lam (hidden), with energy
-        ``-(v - mu) W^T (h - lam) - b_c (v - mu) - c_c (h - lam)``, mapped
-        back to the plain parameters. The offsets start at the data's means
-        (mu; for Gaussian units in units of sigma) and at the hidden means
-        given mu (lam), and follow moving averages of the minibatches' data
-        means. The fitted parameters stay the plain ones (``components_``
-        and the intercepts), so every method and the likelihood code read
-        them unchanged; only the training steps differ. Centring makes the
-        steps invariant to flipping units' encodings and better conditioned.
+        {{centering}}
         It is off by default: the default algorithm stays scikit-learn's, for drop-in parity.
 
-    centering_rate : float in [0, 1], default=0.01
-        Step of the offsets' moving averages after every minibatch (0 keeps
-        them where they started). Unused without ``centering``.
+    {{centering_rate}}
 
     n_jobs : int, default=None
         Threads of the compiled kernels (training, sampling, exact log Z,
         AIS).  None uses every core OpenMP sees (``OMP_NUM_THREADS`` is
         respected); -1 all cores; results do not depend on it.
 
-    log_likelihood_every : int or None, default=None
-        ``fit`` evaluates the train (and held-out) log-likelihood every this
-        many epochs and after the last, into ``log_likelihood_curve_``, and
-        prints it with ``verbose``; None: off (see :meth:`fit`, Notes).
-
-    validation_fraction : float in (0, 1) or None, default=None
-        Share of the rows of X that ``fit`` holds out from training for the
-        held-out curve and early stopping (see :meth:`fit`, Notes).
-
-    early_stopping : bool, default=False
-        Stop ``fit`` when the held-out log-likelihood stops improving and
-        restore the best evaluated epoch; needs ``validation_fraction``.
-
-    n_iter_no_change : int, default=10
-        Early stopping: evaluations in a row without an improvement of
-        ``tol`` after which training stops (MLPClassifier's rule).
-
-    tol : float, default=1e-4
-        Early stopping: the improvement of the mean held-out log-likelihood,
-        in nats, that counts.
+    {{curve_parameters}}
 
     Attributes
     ----------
-    swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
-        With ``negative_phase="pt"``: the acceptance rate of the swaps
-        between rungs k and k + 1 over the last epoch.
+    {{swap_acceptance}}
 
     intercept_hidden_ : ndarray of shape (n_components,)
         Biases of the hidden units.
@@ -157,18 +115,7 @@ class BernoulliRBM(_BaseRBM):
         The layers' unit types bound to the fitted parameters
         (``boltz.rbm._units.Bernoulli``, ``ReLU``).
 
-    log_likelihood_curve_ : Bunch
-        Set by ``fit`` when ``log_likelihood_every``, ``validation_fraction``
-        or ``early_stopping`` is on: arrays ``epoch``, ``train`` (mean
-        log-likelihood of the training rows), ``validation`` (of the
-        held-out rows, or None) and ``log_partition``, ``method``
-        (``"exact"`` or ``"ais"``), ``best_epoch`` (the epoch whose
-        parameters the model holds) and ``validation_indices`` (the
-        held-out rows of X, or None).
-
-    n_iter_ : int
-        Epochs the last ``fit`` ran (fewer than ``n_iter`` after early
-        stopping); set with ``log_likelihood_curve_``.
+    {{curve_attributes}}
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
