@@ -16,6 +16,7 @@ from .anomaly import EnergyOutlierDetector
 from .boltzmann import BoltzmannMachine
 from .dbn import DBN, DBNClassifier
 from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
+from .poe import ProductOfExperts
 from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "GaussianBernoulliRBM",
     "HopfieldNetwork",
     "ModernHopfieldNetwork",
+    "ProductOfExperts",
     "show_config",
     "__version__",
 ]

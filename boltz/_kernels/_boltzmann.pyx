@@ -26,6 +26,9 @@ Chains (rows of S) are independent and run in parallel (OpenMP ``prange``,
 per-thread scratch).  Chain ``r`` draws from stream ``r`` of ``streams``,
 ``N - first`` uint32 per sweep (unit ``first + k`` takes draw ``k``), and
 unit i becomes 1 when ``u < P(s_i = 1) * 2^32``, as in the RBM kernels.
+A palindromic sweep (forward, then backward: the reversible kernel a
+Metropolis-Hastings proposal needs) takes ``2 (N - first)`` draws, visit
+``k`` taking draw ``k``.
 A seeded result therefore never depends on the thread count.  No BLAS is
 called.
 """
@@ -42,12 +45,14 @@ from ._random cimport Streams, boltz_sigmoid_d, boltz_sigmoid_f, fill_uint32
 
 cdef void _sweep_chain(const floating *W, const floating *b, floating *s,
                        floating *h, uint32_t *u, int n, int first, int n_sweeps,
-                       bitgen_t *bg) noexcept nogil:
-    """n_sweeps sequential sweeps over units first..n-1 of one chain."""
+                       bitgen_t *bg, bint palindromic) noexcept nogil:
+    """n_sweeps sequential sweeps over units first..n-1 of one chain; with
+    ``palindromic`` each sweep visits them forward, then backward."""
     cdef int it, i, j, k
     cdef floating acc, p, new, d
     cdef const floating *wi
     cdef int m = n - first
+    cdef int n_visits = 2 * m if palindromic else m
     # local fields of the resampled units
     for j in range(first, n):
         acc = b[j]
@@ -56,9 +61,10 @@ cdef void _sweep_chain(const floating *W, const floating *b, floating *s,
             acc = acc + wi[k] * s[k]
         h[j] = acc
     for it in range(n_sweeps):
-        fill_uint32(bg, u, m)
-        for k in range(m):
-            i = first + k
+        fill_uint32(bg, u, n_visits)
+        for k in range(n_visits):
+            # forward: first .. n-1; then (palindromic) backward: n-1 .. first
+            i = first + k if k < m else n - 1 - (k - m)
             if floating is double:
                 p = boltz_sigmoid_d(h[i])
             else:
@@ -80,6 +86,7 @@ def gibbs_sweeps(
     int first,
     int n_sweeps,
     int n_threads,
+    bint palindromic=False,
 ):
     """Run ``n_sweeps`` sequential Gibbs sweeps on every chain (row of S), in place.
 
@@ -102,6 +109,12 @@ def gibbs_sweeps(
         Sweeps per chain (0 leaves S unchanged).
     n_threads : int
         OpenMP threads.
+    palindromic : bool, default=False
+        Each sweep visits the units forward, then backward (``2 (n_units -
+        first)`` draws per sweep, forward visits first).  An ordered sweep
+        leaves the distribution invariant but is not reversible; the
+        palindromic one is (its transition operator is its own adjoint), as
+        a Metropolis-Hastings proposal needs.
     """
     cdef int n = W.shape[0]
     cdef int n_chains = S.shape[0]
@@ -120,7 +133,7 @@ def gibbs_sweeps(
         return
     n_threads = max(1, min(n_threads, n_chains))
     Hall = <floating *>malloc(<size_t>n_threads * n * sizeof(floating))
-    Uall = <uint32_t *>malloc(<size_t>n_threads * (n + 1) * sizeof(uint32_t))
+    Uall = <uint32_t *>malloc(<size_t>n_threads * (2 * n + 1) * sizeof(uint32_t))
     try:
         if Hall == NULL or Uall == NULL:
             raise MemoryError()
@@ -128,8 +141,8 @@ def gibbs_sweeps(
                         num_threads=n_threads):
             t = threadid()
             _sweep_chain(&W[0, 0], &b[0], &S[r, 0], Hall + <long>t * n,
-                         Uall + <long>t * (n + 1), n, first, n_sweeps,
-                         streams.ptrs[r])
+                         Uall + <long>t * (2 * n + 1), n, first, n_sweeps,
+                         streams.ptrs[r], palindromic)
     finally:
         free(Hall)
         free(Uall)

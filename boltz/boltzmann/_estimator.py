@@ -540,6 +540,33 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
     def _chain_visible(self, states):
         return np.ascontiguousarray(states[:, 0, :self.n_features_in_])
 
+    def _reversible_kernel(self, n_chains, entropy, key):
+        """A reversible Gibbs kernel for ``n_chains`` chains: ``step(states)``.
+
+        Each call of ``step`` runs one palindromic Gibbs sweep (forward, then
+        backward over every unit) of rung 0 of ``states`` (n_chains, n_rungs,
+        n_units), in place.  The ordered sweep of ``sample`` leaves P(s)
+        invariant but is not reversible; the palindromic one is, so it can
+        propose the moves of a Metropolis-Hastings chain
+        (:class:`boltz.ProductOfExperts`).  Chain r draws from stream ``key +
+        (r,)`` of ``entropy``, built once and advanced by every call.
+        """
+        from .._kernels._boltzmann import gibbs_sweeps
+        from .._kernels._random import Streams
+
+        W = np.ascontiguousarray(self.weights_, dtype=np.float64)
+        b = np.ascontiguousarray(self.biases_, dtype=np.float64)
+        streams = Streams(entropy, key, int(n_chains))
+        n_threads = effective_n_threads(self.n_jobs)
+
+        def step(states):
+            S = np.ascontiguousarray(states[:, 0, :], dtype=np.float64)
+            gibbs_sweeps(W, b, S, streams, 0, 1, n_threads, palindromic=True)
+            states[:, 0, :] = S
+            return states
+
+        return step
+
     # -- training ------------------------------------------------------------------------
     def _init_params(self, X, mask, rng):
         W, b, entropy, chains, offsets = _stochastic.init_params(
