@@ -56,6 +56,9 @@ CHECK_PARAMS = {
                              binarize=0.0),
     "EnergyOutlierDetector": dict(
         estimator=boltz.BernoulliRBM(n_components=8, n_iter=5, batch_size=10)),
+    "ProductOfExperts": dict(experts=[
+        boltz.BernoulliRBM(n_components=8, n_iter=5, batch_size=10),
+        boltz.BernoulliRBM(n_components=4, n_iter=5, batch_size=10)]),
 }
 
 

@@ -44,7 +44,13 @@ PROTOCOL = {
     "ModernHopfieldNetwork": {"free_energy", "energy", "predict"},
     # a meta-estimator: its score_samples is a normality score, not log p
     "EnergyOutlierDetector": {"score_samples", "predict"},
+    # its score_samples is -F(x), log p up to the constant log Z
+    "ProductOfExperts": {"free_energy", "log_partition", "log_likelihood",
+                         "score_samples", "score", "sample"},
 }
+
+# The sampler of models whose chains are not Gibbs chains.
+SAMPLER_DEFAULT = {"ProductOfExperts": "metropolis"}
 
 # Density models: score_samples is log p(x), score its mean.
 DENSITY = {"GaussianBernoulliRBM", "BoltzmannMachine", "CategoricalRBM"}
@@ -64,6 +70,9 @@ SMALL = {
     "ModernHopfieldNetwork": dict(),
     "EnergyOutlierDetector": dict(
         estimator=boltz.BernoulliRBM(n_components=4, n_iter=2), random_state=0),
+    "ProductOfExperts": dict(
+        experts=[boltz.BernoulliRBM(n_components=4, n_iter=2),
+                 boltz.BernoulliRBM(n_components=3, n_iter=2)], random_state=0),
 }
 
 
@@ -146,7 +155,7 @@ def test_protocol_signatures(name):
                                   inspect.Parameter.VAR_KEYWORD)
                        for p in params[1:]), name
             assert kw["n_steps"].default == 1000
-            assert kw["sampler"].default == "gibbs"
+            assert kw["sampler"].default == SAMPLER_DEFAULT.get(name, "gibbs")
             assert kw["random_state"].default is None
 
 
