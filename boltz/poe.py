@@ -238,25 +238,27 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
 
     Examples
     --------
-    Two fully visible Boltzmann machines multiply into the machine with
-    their couplings and biases summed:
+    A prefit RBM times a Boltzmann machine fitted here, the machine's
+    energy at half weight:
 
     >>> import numpy as np
-    >>> from boltz import BoltzmannMachine, ProductOfExperts
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> from boltz import BernoulliRBM, BoltzmannMachine, ProductOfExperts
     >>> rng = np.random.RandomState(0)
     >>> X = (rng.rand(300, 5) < 0.4).astype(float)
+    >>> rbm = BernoulliRBM(n_components=3, n_iter=20, random_state=0).fit(X)
     >>> poe = ProductOfExperts(
-    ...     [BoltzmannMachine(objective="pseudolikelihood"),
-    ...      BoltzmannMachine(objective="pseudolikelihood", weight_decay=1.0)],
-    ...     random_state=0).fit(X)
-    >>> a, b = poe.experts_
-    >>> summed = BoltzmannMachine().fit(X[:2])          # any fit, then overwritten
-    >>> summed.weights_ = a.weights_ + b.weights_
-    >>> summed.biases_ = a.biases_ + b.biases_
-    >>> bool(np.isclose(poe.log_partition(), summed.log_partition()))
+    ...     [FrozenEstimator(rbm), BoltzmannMachine(objective="pseudolikelihood")],
+    ...     weights=[1.0, 0.5], random_state=0).fit(X)
+    >>> bm = poe.experts_[1]
+    >>> bool(np.allclose(poe.free_energy(X),
+    ...                  rbm.free_energy(X) + 0.5 * bm.free_energy(X)))
     True
+    >>> V = (np.arange(32)[:, None] >> np.arange(5)) & 1    # every state
+    >>> round(float(np.exp(poe.log_likelihood(V)).sum()), 6)
+    1.0
     >>> samples = poe.sample(4, n_steps=50, random_state=0)
-    >>> samples.shape, 0.0 < poe.acceptance_rate_ <= 1.0
+    >>> samples.shape, bool(0.0 < poe.acceptance_rate_ <= 1.0)
     ((4, 5), True)
     """
 
