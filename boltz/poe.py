@@ -411,6 +411,15 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
                     "the same states.")
         return views[0]
 
+    @property
+    def _visible_type(self):
+        """The unit type of the experts' shared visible states (Bernoulli,
+        Gaussian or Categorical), None before ``fit``."""
+        from .rbm._units import Bernoulli, Categorical, Gaussian
+
+        kinds = {"binary": Bernoulli, "real": Gaussian, "categorical": Categorical}
+        return kinds.get(getattr(self, "support_", None))
+
     def _expert_free_energies(self, V):
         """F_i(v) of every expert, (n_experts, n_samples), for shared-space V."""
         return np.stack([np.asarray(model._free_energy(V), dtype=np.float64)
