@@ -535,7 +535,7 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
 
     def _log_partition_categorical(self, cap, instead):
         q = self.n_categories_
-        bits = int(math.ceil(float(np.sum(np.log2(q))) - 1e-9))
+        bits = math.ceil(float(np.sum(np.log2(q))) - 1e-9)
         check_enumerable(bits, "product's categorical visible layer", cap=cap,
                          instead=instead)
         layout = self.experts_[0]._layout(q)

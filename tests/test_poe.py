@@ -154,6 +154,7 @@ def test_rbm_times_rbm_samples_match_exact_probabilities():
     assert_allclose(poe.score_samples(V), neg_f, rtol=1e-12, atol=1e-12)
     assert poe.log_partition() == pytest.approx(logsumexp(neg_f), abs=1e-10)
     assert np.exp(logsumexp(poe.log_likelihood(V))) == pytest.approx(1.0, abs=1e-12)
+    assert poe.score(V) == pytest.approx(np.mean(poe.log_likelihood(V)), rel=1e-12)
     dist, floor = mh_tv(poe, probabilities(neg_f), rng)
     assert dist < floor + TV_MARGIN, (dist, floor)
 
