@@ -7,7 +7,7 @@ experts p_i(x) = exp(-F_i(x)) / Z_i and positive weights w_i, the product
 
 is again an energy model, whose free energy is the weighted sum of the
 experts' ones.  Its log Z is not the sum of theirs; it is enumerated for
-small binary and categorical models.
+small models.
 
 Sampling (Metropolis-Hastings with an expert's own kernel)
 ----------------------------------------------------------
@@ -215,9 +215,11 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
     **Scores.**  :meth:`score_samples` is ``-F(x)``, the log-probability up
     to the constant log Z, which no method needs to compute.
     :meth:`log_partition` enumerates the visible states of binary experts
-    (at most ``boltz.base.EXACT_MAX_UNITS`` features) or the category
-    patterns of categorical ones; a product of Gaussian experts has no
-    exact log Z here.  :meth:`log_likelihood` and :meth:`score` use it.
+    (at most ``boltz.base.EXACT_MAX_UNITS`` features), the category
+    patterns of categorical ones, or, for Gaussian-Bernoulli experts of
+    integer weights, all the experts' hidden units (the visible ones
+    integrated out); other weights of Gaussian experts have no exact log Z
+    here.  :meth:`log_likelihood` and :meth:`score` use it.
 
     **Sampling.**  :meth:`sample` runs Metropolis-Hastings chains: the
     expert ``proposal`` proposes a move with its own reversible kernel (an
@@ -475,7 +477,10 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         Binary experts: the ``2**n_features`` visible states are
         enumerated; categorical experts: the ``prod_j q_j`` category
         patterns (counted as ``ceil(log2(prod_j q_j))`` units against the
-        caps).  The value is cached until the parameters change.
+        caps); Gaussian-Bernoulli experts, when every weight is an integer:
+        the hidden units of all experts (an expert of weight w counted w
+        times), the visible units integrated out in closed form.  The value
+        is cached until the parameters change.
 
         Parameters
         ----------
@@ -519,9 +524,7 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         elif self.support_ == "categorical":
             log_z = self._log_partition_categorical(cap, instead)
         else:
-            raise ValueError(
-                "a product of Gaussian (real-valued) experts has no exact log Z in "
-                f"boltz: its free energy has no closed-form integral. {instead}")
+            log_z = self._log_partition_gaussian(cap, instead)
         self._log_z_cache = (param_fingerprint(self._parameter_arrays()), log_z)
         return log_z
 
@@ -532,6 +535,49 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
             width += int(getattr(model, "n_components",
                                  getattr(model, "n_hidden_", 0)))
         return width
+
+    def _log_partition_gaussian(self, cap, instead):
+        """Gaussian-Bernoulli experts of integer weights: enumerate every
+        expert's hidden units (an expert of weight w counted w times, since
+        ``(sum_h e^{-E(v, h)})^w`` sums over w copies of h) and integrate the
+        visible units out in closed form.
+
+        With ``E_e(v, h) = sum_i (v_i - b_ei)^2 / (2 s_ei^2) - (v / s_e) . W_e^T h
+        - c_e . h``, the copies together give each visible unit the precision
+        ``lam_i = sum_e 1 / s_ei^2`` and the linear term ``eta_i(h) = sum_e
+        (b_ei / s_ei^2 + (W_e^T h_e)_i / s_ei)``, so that
+
+            log Z = sum_i [log sqrt(2 pi / lam_i) - sum_e b_ei^2 / (2 s_ei^2)]
+                    + logsumexp_h [c . h + sum_i eta_i(h)^2 / (2 lam_i)].
+        """
+        w = self.weights_
+        copies = np.rint(w)
+        if np.any(np.abs(w - copies) > 1e-12 * np.maximum(1.0, w)):
+            raise ValueError(
+                "an exact log Z of a product of Gaussian-Bernoulli experts needs "
+                f"integer weights (w copies of an expert's hidden units are "
+                f"enumerated); got weights {w.tolist()}. {instead}")
+        n = int(self.n_features_in_)
+        lam, eta0, const = np.zeros(n), np.zeros(n), 0.0
+        M, c = [], []
+        for model, k in zip(self.experts_, copies.astype(int)):
+            sigma = np.asarray(model.sigma_, dtype=np.float64)
+            b = np.asarray(model.intercept_visible_, dtype=np.float64)
+            for _ in range(k):
+                lam += 1.0 / sigma ** 2
+                eta0 += b / sigma ** 2
+                const -= math.fsum(b ** 2 / (2.0 * sigma ** 2))
+                M.append(np.asarray(model.components_, dtype=np.float64) / sigma)
+                c.append(np.asarray(model.intercept_hidden_, dtype=np.float64))
+        M, c = np.vstack(M), np.concatenate(c)
+        check_enumerable(
+            M.shape[0], "hidden units of the product's Gaussian-Bernoulli experts "
+            "(an expert of weight w counted w times)", cap=cap, instead=instead)
+        with single_threaded_blas():
+            parts = [logsumexp(S @ c + ((eta0 + S @ M) ** 2 / (2.0 * lam)).sum(axis=1))
+                     for _, S in state_blocks(M.shape[0], width=M.shape[0] + n)]
+        const += math.fsum(0.5 * np.log(2.0 * math.pi / lam))
+        return float(logsumexp(parts)) + const
 
     def _log_partition_categorical(self, cap, instead):
         q = self.n_categories_

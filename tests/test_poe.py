@@ -231,8 +231,27 @@ def test_gaussian_product_moments_against_quadrature():
     S = poe.sample(N_CHAINS, n_steps=200, random_state=0)[:, 0]
     assert abs(S.mean() - mean) < 4 * np.sqrt(var / N_CHAINS)
     assert abs(S.var() - var) < 4 * var * np.sqrt(2.0 / N_CHAINS) + 0.01
-    with pytest.raises(ValueError, match="Gaussian"):
-        poe.log_partition()
+    # exact log Z (hidden units enumerated, v integrated out) against quadrature
+    dx = grid[1, 0] - grid[0, 0]
+    assert poe.log_partition() == pytest.approx(logsumexp(neg_f) + np.log(dx),
+                                                abs=1e-6)
+    doubled = frozen(*experts, weights=(2.0, 1.0))
+    assert doubled.log_partition() == pytest.approx(
+        logsumexp(doubled.score_samples(grid)) + np.log(dx), abs=1e-6)
+    with pytest.raises(ValueError, match="integer weights"):
+        frozen(*experts, weights=(0.5, 1.0)).log_partition()
+
+
+def test_gaussian_product_of_one_expert_has_its_log_z():
+    rng = np.random.RandomState(10)
+    X = rng.normal(size=(100, 4))
+    g = GaussianBernoulliRBM(n_components=5, n_iter=3, learn_sigma=True,
+                             random_state=0).fit(X)
+    g.components_ = g.components_ + rng.normal(0, 0.3, g.components_.shape)
+    g.sigma_ = np.exp(rng.normal(0, 0.3, 4))
+    poe = frozen(g)
+    assert poe.log_partition() == pytest.approx(g.log_partition("exact"), abs=1e-9)
+    assert_allclose(poe.log_likelihood(X), g.log_likelihood(X), atol=1e-9)
 
 
 # -- the palindromic sweep of the Boltzmann kernel ------------------------------------------
