@@ -467,6 +467,11 @@ def test_product_in_the_energy_outlier_detector():
     ratio = EnergyOutlierDetector(poe, score_type="likelihood_ratio",
                                   random_state=0).fit(X)
     assert np.isfinite(ratio.score_samples(X)).all()
+    # integer sample weights reach the product (which repeats rows for its experts)
+    w = np.random.RandomState(1).randint(0, 3, X.shape[0])
+    weighted = clone(det).fit(X, sample_weight=w)
+    repeated = clone(det).fit(np.repeat(X, w, axis=0))
+    assert_allclose(weighted.score_samples(X), repeated.score_samples(X))
     # a product has no reconstruction: the error names the score that works
     with pytest.raises(ValueError, match="free_energy"):
         EnergyOutlierDetector(poe).fit(X)
