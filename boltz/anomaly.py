@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .utils._validation import unchanged_on_error
+from .utils._validation import repeat_rows_by_weight, unchanged_on_error
 
 __all__ = ["EnergyOutlierDetector"]
 
@@ -288,7 +288,7 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
 
     # -- the background of the likelihood ratio ---------------------------------------
     def _visible_type(self, model):
-        units = getattr(type(model), "_visible_type", None)
+        units = getattr(model, "_visible_type", None)
         return getattr(units, "name", None) or "bernoulli"
 
     def _fit_background(self, X):
@@ -321,25 +321,6 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
         return V @ log_p + (1.0 - V) @ np.log1p(-bg["p"])
 
     # -- fit --------------------------------------------------------------------------
-    def _repeat_by_weight(self, X, sample_weight):
-        """Rows repeated by integer weights, for models whose fit takes none."""
-        w = np.asarray(sample_weight, dtype=np.float64)
-        counts = np.rint(w)
-        if np.any(np.abs(w - counts) > 1e-8 * np.maximum(1.0, np.abs(w))):
-            raise ValueError(
-                f"{type(self._base_estimator()).__name__}.fit takes no sample_weight, "
-                "so EnergyOutlierDetector honours integer weights only, by repeating "
-                "rows (weight k = k copies). Round the weights, or resample the rows "
-                "in proportion to them (e.g. sklearn.utils.resample) and fit without "
-                "sample_weight.")
-        counts = counts.astype(np.intp)
-        if counts.sum() < 2:
-            raise ValueError(
-                "sample_weight must keep at least 2 rows (the sum of the integer "
-                f"weights is {counts.sum()}); give more rows a positive weight.")
-        rows = np.repeat(np.arange(X.shape[0]), counts)
-        return X[rows]
-
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, sample_weight=None):
         """Fit a clone of the estimator to the reference data X and set ``offset_``.
@@ -377,7 +358,9 @@ class EnergyOutlierDetector(OutlierMixin, BaseEstimator):
                 if has_fit_parameter(estimator, "sample_weight"):
                     fit_params["sample_weight"] = sample_weight
                 else:
-                    X = self._repeat_by_weight(X, sample_weight)
+                    X = repeat_rows_by_weight(
+                        X, sample_weight, fitted=type(self._base_estimator()).__name__,
+                        caller=type(self).__name__, min_rows=2)
             estimator.fit(X, **fit_params)
             self.estimator_ = estimator
             self.background_ = (self._fit_background(X)

@@ -63,7 +63,7 @@ from .base import (
 )
 from .likelihood._exact import STATE_BLOCK, check_enumerable, state_blocks
 from .utils._threads import single_threaded_blas
-from .utils._validation import unchanged_on_error
+from .utils._validation import repeat_rows_by_weight, unchanged_on_error
 
 __all__ = ["ProductOfExperts"]
 
@@ -112,23 +112,6 @@ def _support(model):
     if kind == "categorical":
         return kind, tuple(int(q) for q in model.n_categories_)
     return kind, None
-
-
-def _repeated_rows(X, sample_weight, name):
-    """Rows of X repeated by integer weights (for experts whose fit takes none)."""
-    w = np.asarray(sample_weight, dtype=np.float64)
-    counts = np.rint(w)
-    if np.any(np.abs(w - counts) > 1e-8 * np.maximum(1.0, np.abs(w))):
-        raise ValueError(
-            f"{name}.fit takes no sample_weight, so ProductOfExperts honours "
-            "integer weights only, by repeating rows (weight k = k copies). Round "
-            "the weights, or resample the rows in proportion to them (e.g. "
-            "sklearn.utils.resample) and fit without sample_weight.")
-    counts = counts.astype(np.intp)
-    if counts.sum() < 1:
-        raise ValueError("sample_weight must keep at least one row: give a row a "
-                         "positive weight.")
-    return X[np.repeat(np.arange(X.shape[0]), counts)]
 
 
 def _rbm_gibbs_kernel(model, n_chains, entropy, key):
@@ -385,7 +368,9 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
                 elif has_fit_parameter(model, "sample_weight"):
                     model.fit(X, sample_weight=sample_weight)
                 else:
-                    model.fit(_repeated_rows(Xv, sample_weight, type(model).__name__))
+                    model.fit(repeat_rows_by_weight(
+                        Xv, sample_weight, fitted=type(model).__name__,
+                        caller=type(self).__name__))
                 models.append(model)
             kind, categories = self._check_shared_space(models)
             self.experts_ = models

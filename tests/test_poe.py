@@ -475,3 +475,20 @@ def test_product_in_the_energy_outlier_detector():
     # a product has no reconstruction: the error names the score that works
     with pytest.raises(ValueError, match="free_energy"):
         EnergyOutlierDetector(poe).fit(X)
+
+
+def test_detector_background_follows_the_products_unit_type():
+    """The likelihood ratio's background is the product's support: Gaussian for
+    Gaussian-Bernoulli experts (a per-feature normal fitted to the data)."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4)
+    poe = ProductOfExperts([GaussianBernoulliRBM(n_components=3, n_iter=5),
+                            GaussianBernoulliRBM(n_components=2, n_iter=5)])
+    det = EnergyOutlierDetector(poe, score_type="likelihood_ratio",
+                                random_state=0).fit(X)
+    assert det.background_["type"] == "gaussian"
+    assert_allclose(det.background_["mean"], X.mean(axis=0))
+    raw = -det.estimator_.free_energy(X)
+    background = (-0.5 * ((X - X.mean(axis=0)) ** 2 / X.var(axis=0)
+                          + np.log(2 * np.pi * X.var(axis=0)))).sum(axis=1)
+    assert_allclose(det.score_samples(X), raw - background, atol=1e-8)

@@ -226,3 +226,33 @@ def to_binary(X, name, *, binarize=None):
             "others 0)."
         )
     return X
+
+
+def repeat_rows_by_weight(X, sample_weight, *, fitted, caller, min_rows=1):
+    """Rows of X repeated by integer sample weights (weight k = k copies).
+
+    For meta-estimators whose wrapped models' ``fit`` takes no
+    ``sample_weight``.  ``fitted`` names the wrapped model, ``caller`` the
+    meta-estimator (both for the messages).
+
+    Raises
+    ------
+    ValueError
+        If a weight is not an integer, or the weights keep fewer than
+        ``min_rows`` rows.
+    """
+    w = np.asarray(sample_weight, dtype=np.float64)
+    counts = np.rint(w)
+    if np.any(np.abs(w - counts) > 1e-8 * np.maximum(1.0, np.abs(w))):
+        raise ValueError(
+            f"{fitted}.fit takes no sample_weight, so {caller} honours integer "
+            "weights only, by repeating rows (weight k = k copies). Round the "
+            "weights, or resample the rows in proportion to them (e.g. "
+            "sklearn.utils.resample) and fit without sample_weight.")
+    counts = counts.astype(np.intp)
+    if counts.sum() < min_rows:
+        raise ValueError(
+            f"sample_weight must keep at least {min_rows} row{'s' if min_rows > 1 else ''} "
+            f"(the sum of the integer weights is {counts.sum()}); give more rows a "
+            "positive weight.")
+    return X[np.repeat(np.arange(X.shape[0]), counts)]
