@@ -698,6 +698,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Returns the number of epochs run.
         """
         self._negative_phase(warn=True)
+        # partial_fit skips the parameter validation once fitted
+        self._check_objective()
         name = type(self).__name__
         for epoch in range(1, n_epochs + 1):
             begin = time.perf_counter()
