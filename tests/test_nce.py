@@ -9,9 +9,9 @@ enumerated likelihood) as the yardstick.
 
 import numpy as np
 import pytest
+from boltz._kernels._random import stream_generator
 
 from boltz import BernoulliRBM, BoltzmannMachine, GaussianBernoulliRBM
-from boltz._kernels._random import stream_generator
 from boltz.likelihood._exact import binary_states
 from boltz.utils._nce import (
     NCE_KEY,
@@ -66,7 +66,7 @@ def _one_step_gradient(model, X, params_of, lr=1e-7):
     before = [p.copy() for p in params_of(model)]
     log_z = model.nce_log_partition_
     call = model._n_calls if hasattr(model, "_n_calls") else model._n_epoch_calls
-    n_noise = int(round(model.noise_ratio * len(X)))
+    n_noise = round(model.noise_ratio * len(X))
     Y = BaseRateNoise(model.nce_noise_marginals_).sample(
         n_noise, stream_generator(model._entropy, (NCE_KEY, call, 1, 0)))
     model.set_params(learning_rate=lr, n_iter=1)
@@ -177,7 +177,7 @@ def test_nce_recovers_a_planted_ising_model(planted_ising):
     X, X_test, S = planted_ising
     ml = BoltzmannMachine(positive_phase="exact", negative_phase="exact",
                           n_iter=200).fit(X)
-    nce = BoltzmannMachine(objective="nce", learning_rate=0.3, n_iter=50,
+    nce = BoltzmannMachine(objective="nce", learning_rate=0.2, n_iter=50,
                            random_state=0).fit(X)
     assert ml.score(X_test) - nce.score(X_test) < 0.03
     true_log_z = _exact_log_z(S, lambda V: 0.5 * np.einsum("ij,ij->i", V @ nce.weights_,
@@ -293,3 +293,20 @@ def test_nce_needs_binary_data_and_an_nce_start():
 def test_the_training_state_protocol_refuses_nce():
     with pytest.raises(ValueError, match="fit_distributed"):
         BernoulliRBM(2, objective="nce").init_training_state(4)
+
+
+def test_fit_distributed_refuses_the_objectives_without_z():
+    distributed = pytest.importorskip("distributed")
+    da = pytest.importorskip("dask.array")
+    from boltz.dask import fit_distributed
+
+    X = (np.random.RandomState(0).rand(40, 4) < 0.5).astype(float)
+    Xg = np.random.RandomState(0).normal(size=(40, 4))
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1,
+                            dashboard_address=None) as client:
+        for model, data in ((BernoulliRBM(2, objective="nce"), X),
+                            (GaussianBernoulliRBM(2, objective="score_matching"), Xg)):
+            with pytest.raises(ValueError, match="fit_distributed"):
+                fit_distributed(model, da.from_array(data, chunks=(20, 4)),
+                                client=client)
+            assert not hasattr(model, "components_")

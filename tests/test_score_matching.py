@@ -128,7 +128,7 @@ def planted_fits():
 
 def test_score_matching_recovers_a_planted_model(planted_fits):
     # measured: exact ML -8.613, score matching -8.627, PCD-1 -8.626 (nats)
-    X, X_test, sm, ml, pcd = planted_fits
+    X, X_test, sm, ml, _ = planted_fits
     ll_sm, ll_ml = _held_out(sm, X_test), _held_out(ml, X_test)
     assert ll_ml - ll_sm < 0.05
     assert ll_ml >= ll_sm - 1e-9 or abs(ll_ml - ll_sm) < 0.01

@@ -248,6 +248,11 @@ class BernoulliRBM(_BaseRBM):
         self.tol = tol
         self.method = method
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # models pickled before objective="nce" existed
+        self.__dict__.setdefault("noise_ratio", 10.0)
+
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
         name = type(self).__name__
         X = check_data(self, X, reset=reset, dtype=dtype, ensure_finite=False)

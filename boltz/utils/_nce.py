@@ -176,7 +176,7 @@ def nce_epoch(X, starts, params, log_z, *, neg_free_energy, weighted_grad, noise
         V = X[starts[m]:starts[m + 1]]
         if V.shape[0] == 0:
             continue
-        n_noise = max(1, int(round(noise_ratio * V.shape[0])))
+        n_noise = max(1, round(noise_ratio * V.shape[0]))
         Y = noise.sample(n_noise, stream_generator(entropy, (NCE_KEY, call, 1, m)))
         g_data = neg_free_energy(V, params) - log_z - noise.log_density(V) - log_nu
         g_noise = neg_free_energy(Y, params) - log_z - noise.log_density(Y) - log_nu
