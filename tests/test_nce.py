@@ -9,7 +9,7 @@ enumerated likelihood) as the yardstick.
 
 import numpy as np
 import pytest
-from boltz._kernels._random import stream_generator
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from boltz import BernoulliRBM, BoltzmannMachine, GaussianBernoulliRBM
 from boltz.likelihood._exact import binary_states
@@ -18,6 +18,7 @@ from boltz.utils._nce import (
     BaseRateNoise,
     nce_coefficients,
     nce_loss,
+    stream_generator,  # the streams' one home, boltz._kernels._random
 )
 
 
@@ -310,3 +311,11 @@ def test_fit_distributed_refuses_the_objectives_without_z():
                 fit_distributed(model, da.from_array(data, chunks=(20, 4)),
                                 client=client)
             assert not hasattr(model, "components_")
+
+
+# The checks feed continuous data: binarize=0.0 turns it into binary states
+# (BernoulliRBM has no binarize, and NCE refuses non-binary data).
+@parametrize_with_checks([BoltzmannMachine(objective="nce", n_iter=3, batch_size=10,
+                                           binarize=0.0)])
+def test_sklearn_checks_with_nce(estimator, check):
+    check(estimator)

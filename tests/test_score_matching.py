@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from boltz import GaussianBernoulliRBM
 from boltz.likelihood import log_partition
@@ -247,3 +248,10 @@ def test_the_training_state_protocol_refuses_score_matching():
     m = GaussianBernoulliRBM(2, objective="score_matching")
     with pytest.raises(ValueError, match="fit_distributed"):
         m.init_training_state(4)
+
+
+@pytest.mark.filterwarnings("ignore:.*expects standardised features:UserWarning")
+@parametrize_with_checks([GaussianBernoulliRBM(
+    n_components=8, n_iter=5, batch_size=10, objective="score_matching")])
+def test_sklearn_checks_with_score_matching(estimator, check):
+    check(estimator)
