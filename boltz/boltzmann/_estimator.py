@@ -86,7 +86,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
     gradient with respect to a coupling is <s_i s_j>_data - <s_i s_j>_model
     (the positive phase: visibles clamped to the data, hidden units at
     their posterior; the negative phase: the model's own distribution), or
-    the pseudo-likelihood of a fully visible model.
+    the pseudo-likelihood of a fully visible model, or fits one by
+    noise-contrastive estimation.
 
     Parameters
     ----------

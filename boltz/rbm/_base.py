@@ -917,6 +917,10 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def fit(self, X, y=None):
         """Fit the model to the data X by CD-k or PCD-k (``negative_phase``).
 
+        Or, where the class offers ``objective``, by score matching
+        (``GaussianBernoulliRBM``) or noise-contrastive estimation
+        (``BernoulliRBM``), with exact gradients and no chains.
+
         Training that produces non-finite parameters stops with a
         :class:`boltz.base.DivergenceError`; like any failed call it leaves the
         model as it was before.
