@@ -174,7 +174,8 @@ def planted_ising():
 
 
 def test_nce_recovers_a_planted_ising_model(planted_ising):
-    # measured: exact ML -4.502, NCE -4.505, PCD -4.513 nats; log Z off by 0.13
+    # measured: exact ML -4.502, NCE -4.504, PCD-1 -4.513 nats; learned log Z
+    # 6.512 against the exact 6.520
     X, X_test, S = planted_ising
     ml = BoltzmannMachine(positive_phase="exact", negative_phase="exact",
                           n_iter=200).fit(X)
@@ -184,7 +185,7 @@ def test_nce_recovers_a_planted_ising_model(planted_ising):
     true_log_z = _exact_log_z(S, lambda V: 0.5 * np.einsum("ij,ij->i", V @ nce.weights_,
                                                            V) + V @ nce.biases_)
     assert nce.log_partition() == pytest.approx(true_log_z, abs=1e-9)
-    assert abs(nce.nce_log_partition_ - true_log_z) < 0.25
+    assert abs(nce.nce_log_partition_ - true_log_z) < 0.1
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +201,8 @@ def planted_rbm():
 
 
 def test_nce_recovers_a_planted_rbm(planted_rbm):
-    # measured: exact ML -3.399, NCE -3.409, CD-1 -3.412, PCD-1 -3.412 nats
+    # measured: exact ML -3.399, NCE -3.409, CD-1 -3.412, PCD-1 -3.412 nats;
+    # learned log Z 18.073 against the exact 18.071
     X, X_test, S, H = planted_rbm
     F = X.shape[1]
     mask = np.zeros((F + H, F + H), dtype=bool)

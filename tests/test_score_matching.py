@@ -132,13 +132,14 @@ def test_score_matching_recovers_a_planted_model(planted_fits):
     X, X_test, sm, ml, _ = planted_fits
     ll_sm, ll_ml = _held_out(sm, X_test), _held_out(ml, X_test)
     assert ll_ml - ll_sm < 0.05
-    assert ll_ml >= ll_sm - 1e-9 or abs(ll_ml - ll_sm) < 0.01
-    # the objective it minimises went down from the initial model's
     init = GaussianBernoulliRBM(3, objective="score_matching", n_iter=0,
                                 random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         init.fit(X)
+    # it learned: the initial model (near-zero weights) is far below
+    assert ll_sm > _held_out(init, X_test) + 0.5
+    # and the objective it minimises went down from the initial model's
     J0 = score_matching_objective(X, init.components_, init.intercept_visible_,
                                   init.intercept_hidden_, init.sigma_).mean()
     J1 = score_matching_objective(X, sm.components_, sm.intercept_visible_,
