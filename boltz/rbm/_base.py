@@ -597,9 +597,9 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         for name in ("nce_log_partition_", "nce_noise_marginals_"):
             if hasattr(self, name):
                 delattr(self, name)
-        self._nce_velocity = None
         if self._objective() != "nce":
             return
+        self._nce_velocity = None
         from scipy.special import logit
 
         from ..utils._nce import BaseRateNoise
