@@ -321,3 +321,27 @@ def test_fit_distributed_refuses_the_objectives_without_z():
                                            binarize=0.0)])
 def test_sklearn_checks_with_nce(estimator, check):
     check(estimator)
+
+
+def test_sparse_and_dense_input_give_the_same_nce_fit(planted_rbm):
+    import scipy.sparse as sp
+
+    X = planted_rbm[0][:300]
+    dense = BernoulliRBM(3, objective="nce", n_iter=2, random_state=0).fit(X)
+    sparse = BernoulliRBM(3, objective="nce", n_iter=2, random_state=0).fit(
+        sp.csr_matrix(X))
+    np.testing.assert_array_equal(dense.components_, sparse.components_)
+    assert dense.nce_log_partition_ == sparse.nce_log_partition_
+
+
+def test_early_stopping_restores_the_learned_log_z_with_the_parameters(planted_rbm):
+    X = planted_rbm[0][:600]
+    rbm = BernoulliRBM(3, objective="nce", n_iter=8, learning_rate=0.1, batch_size=20,
+                       validation_fraction=0.2, early_stopping=True, n_iter_no_change=2,
+                       random_state=0).fit(X)
+    curve = rbm.log_likelihood_curve_
+    best = list(curve.epoch).index(curve.best_epoch)
+    # the restored parameters are the best epoch's: their exact log Z is the
+    # curve's there, and the learned log Z came back with them
+    assert rbm.log_partition(method="exact") == pytest.approx(curve.log_partition[best])
+    assert abs(rbm.nce_log_partition_ - curve.log_partition[best]) < 0.2
