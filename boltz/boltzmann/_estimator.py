@@ -86,7 +86,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
     gradient with respect to a coupling is <s_i s_j>_data - <s_i s_j>_model
     (the positive phase: visibles clamped to the data, hidden units at
     their posterior; the negative phase: the model's own distribution), or
-    the pseudo-likelihood of a fully visible model.
+    the pseudo-likelihood of a fully visible model, or fits one by
+    noise-contrastive estimation.
 
     Parameters
     ----------
@@ -94,7 +95,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         Number of hidden units. 0 gives a fully visible Boltzmann machine
         (an Ising model over the features).
 
-    objective : {"likelihood", "pseudolikelihood"}, default="likelihood"
+    objective : {"likelihood", "pseudolikelihood", "nce"}, default="likelihood"
         What is maximised:
 
         - "likelihood": the log-likelihood of the data, its gradient
@@ -106,6 +107,25 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
           one pass of gradient steps. ``positive_phase``,
           ``negative_phase``, ``n_gibbs_steps``, ``n_chains`` and
           ``centering`` are not used.
+        - "nce": noise-contrastive estimation (Gutmann & Hyvarinen 2010),
+          fully visible models only: logistic regression of the data
+          against ``noise_ratio`` times as many draws of a base-rate noise
+          (independent Bernoulli features at the training data's means),
+          with ``log p(x) = -F(x) - c`` and ``c``, the log partition
+          function, learned with the couplings and biases
+          (``nce_log_partition_``). Exact gradients, no chains: ``fit``
+          runs ``n_iter`` passes of minibatch steps (``learning_rate``,
+          ``batch_size``, ``weight_decay``), with the rows permuted and
+          fresh noise drawn for every minibatch from ``random_state``;
+          ``partial_fit`` one pass. ``positive_phase`` and
+          ``negative_phase`` must keep their defaults and ``n_gibbs_steps``
+          1 (they do not apply); ``n_chains`` and ``centering`` are unused.
+          The visible biases start at the base rates' log-odds, so the
+          model starts as the noise.
+
+    noise_ratio : float, default=10.0
+        With ``objective="nce"``: nu, noise draws per data row (each
+        minibatch of m rows draws ``round(nu * m)``); unused otherwise.
 
     positive_phase : {"sampling", "mean_field", "exact"}, default="sampling"
         How the data statistics <.>_data treat the hidden units (with
@@ -203,7 +223,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         can be enumerated (at most ``boltz.base.EXACT_AUTO_MAX_UNITS``
         units), else the mean free energy (or, when that is intractable
         too, the chains' mean energy); the L-BFGS paths print their
-        penalised objective.
+        penalised objective, ``objective="nce"`` the epoch's NCE loss (the
+        mean of its minibatches' losses, each before its step).
 
     n_jobs : int, default=None
         Threads of the Gibbs kernel (chains run in parallel). None uses
@@ -246,6 +267,16 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
 
     n_iter_ : int
         Iterations run by the last ``fit``.
+
+    nce_log_partition_ : float
+        With ``objective="nce"``: the learned log partition function ``c``,
+        an estimate that is a parameter of the NCE fit. :meth:`log_partition`
+        still computes the model's exact log Z, which :meth:`score_samples`
+        and :meth:`score` use.
+
+    nce_noise_marginals_ : ndarray of shape (n_features,)
+        With ``objective="nce"``: the noise model's P(x_i = 1), the means of
+        the first training data clipped to ``[1e-3, 1 - 1e-3]``.
 
     n_features_in_ : int
         Number of features (visible units) seen during :term:`fit`.
@@ -300,6 +331,9 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
     Besag, J. (1975). Statistical analysis of non-lattice data. The
     Statistician 24, 179-195.
 
+    Gutmann, M. & Hyvarinen, A. (2010). Noise-contrastive estimation: a new
+    estimation principle for unnormalized statistical models. AISTATS 2010.
+
     Ravikumar, P., Wainwright, M. J. & Lafferty, J. D. (2010).
     High-dimensional Ising model selection using l1-regularized logistic
     regression. Annals of Statistics 38, 1287-1319.
@@ -330,7 +364,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
 
     _parameter_constraints: dict = {
         "n_hidden": [Interval(Integral, 0, None, closed="left")],
-        "objective": [StrOptions({"likelihood", "pseudolikelihood"})],
+        "objective": [StrOptions({"likelihood", "pseudolikelihood", "nce"})],
+        "noise_ratio": [Interval(Real, 0, None, closed="neither")],
         "positive_phase": [StrOptions({"sampling", "mean_field", "exact"})],
         "negative_phase": [StrOptions({"pcd", "pt", "exact"})],
         "n_temperatures": [Interval(Integral, 1, None, closed="left")],
@@ -357,6 +392,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         n_hidden=0,
         *,
         objective="likelihood",
+        noise_ratio=10.0,
         positive_phase="sampling",
         negative_phase="pcd",
         n_temperatures=10,
@@ -378,6 +414,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
     ):
         self.n_hidden = n_hidden
         self.objective = objective
+        self.noise_ratio = noise_ratio
         self.positive_phase = positive_phase
         self.negative_phase = negative_phase
         self.n_temperatures = n_temperatures
@@ -402,7 +439,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         # the parameters that replaced them: give those their defaults (the
         # old values, still set, keep their meaning with a FutureWarning)
         super().__setstate__(state)
-        for name, default in (("objective", "likelihood"),
+        for name, default in (("objective", "likelihood"), ("noise_ratio", 10.0),
                               ("positive_phase", "sampling"),
                               ("negative_phase", "pcd"), ("n_gibbs_steps", 1),
                               ("centering_rate", 0.01), ("n_temperatures", 10)):
@@ -473,6 +510,24 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
                     'Set n_hidden=0, or use objective="likelihood" for a model '
                     "with hidden units."
                 )
+            return
+        if training.objective == "nce":
+            if n_hidden > 0:
+                raise ValueError(
+                    'objective="nce" is implemented for fully visible models '
+                    f"(the model's log density -F(x) - c in closed form), but "
+                    f"n_hidden={n_hidden}. Set n_hidden=0, or use BernoulliRBM("
+                    'objective="nce") for a model with hidden units.')
+            for name, value, default in (
+                    ("positive_phase", training.positive_phase, "sampling"),
+                    ("negative_phase", training.negative_phase, "pcd"),
+                    ("n_gibbs_steps", training.n_gibbs_steps, 1)):
+                if value != default:
+                    raise ValueError(
+                        f'objective="nce" computes its gradient in closed form, '
+                        f"without chains, so {name}={value!r} does not apply. "
+                        f"Leave {name} at its default {default!r} (unused), or use "
+                        'objective="likelihood".')
             return
         if training.negative_phase == "exact":
             if training.positive_phase != "exact":
@@ -590,10 +645,61 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             return self.n_hidden_ == 0
         return bool(self.centering)
 
+    def _init_objective(self, X, training):
+        """The NCE noise and learned log Z, set from the first training data."""
+        for name in ("nce_log_partition_", "nce_noise_marginals_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if training.objective != "nce":
+            return
+        from ..utils._nce import BaseRateNoise
+
+        noise = BaseRateNoise.from_data(X)
+        self.nce_noise_marginals_ = noise.marginals.copy()
+        # the model starts as the noise: visible biases at the base rates'
+        # log-odds (init_params clips the means at 1e-3 as the noise does),
+        # log Z at that of the model with its couplings set to zero
+        nv = X.shape[1]
+        self.biases_[:nv] = np.log(noise.marginals) - np.log1p(-noise.marginals)
+        self.nce_log_partition_ = float(np.logaddexp(0.0, self.biases_).sum())
+
+    def _nce_epoch(self, X, call):
+        """One pass of NCE minibatch steps (:func:`boltz.utils._nce.nce_epoch`)."""
+        from ..utils._batching import even_batch_starts
+        from ..utils._nce import BaseRateNoise, nce_epoch
+
+        if not hasattr(self, "nce_log_partition_"):
+            raise ValueError(
+                f"{type(self).__name__} was initialised without objective='nce' "
+                "(it has no noise model and no learned log Z), so partial_fit "
+                "cannot continue it by NCE. Call fit with objective='nce'.")
+        # new arrays: a failed partial_fit keeps the old ones
+        W, b = self.weights_.copy(), self.biases_.copy()
+        mask = self.connectivity_
+
+        def neg_free_energy(V, params):
+            W, b = params
+            return 0.5 * np.einsum("ij,ij->i", V @ W, V) + V @ b
+
+        def weighted_grad(V, coef, params):
+            return [((V * coef[:, None]).T @ V) * mask, coef @ V]
+
+        self.nce_log_partition_, self._nce_loss = nce_epoch(
+            X, even_batch_starts(X.shape[0], min(self.batch_size, X.shape[0])),
+            [W, b], float(self.nce_log_partition_),
+            neg_free_energy=neg_free_energy, weighted_grad=weighted_grad,
+            noise=BaseRateNoise(self.nce_noise_marginals_),
+            noise_ratio=float(self.noise_ratio), learning_rate=float(self.learning_rate),
+            decay=[float(self.weight_decay), 0.0], entropy=self._entropy, call=call)
+        self.weights_, self.biases_ = W, b
+
     def _epoch(self, X, training):
         """One pass of minibatch steps over X, updating the fitted arrays."""
         call = self._n_calls
         self._n_calls += 1
+        if training.objective == "nce":
+            self._nce_epoch(X, call)
+            return
         pt = {}
         if training.negative_phase == "pt":
             K = int(self.n_temperatures)
@@ -700,6 +806,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             mask = self._check_connectivity(n_units)
             self._check_training(training, X.shape[1], self.n_hidden, mask)
             self._init_params(X, mask, check_random_state(self.random_state))
+            self._init_objective(X, training)
             # every product here is small: BLAS threads only cost (and
             # oversubscribe the cores next to the OpenMP Gibbs kernel)
             with single_threaded_blas():
@@ -713,7 +820,9 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
                     self._epoch(X, training)
                     check_finite_parameters(self, _PARAMS, it)
                     if self.verbose:
-                        statistic, value = self._progress(X)
+                        statistic, value = (
+                            ("NCE loss", self._nce_loss) if training.objective == "nce"
+                            else self._progress(X))
                         print(progress_line(name, it, statistic, value,
                                             time.perf_counter() - t0))
             self.n_iter_ = int(self.n_iter)
@@ -756,6 +865,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
                 mask = self._check_connectivity(n_units)
                 self._check_training(training, X.shape[1], self.n_hidden, mask)
                 self._init_params(X, mask, check_random_state(self.random_state))
+                self._init_objective(X, training)
             else:
                 self._check_training(training, self.n_features_in_, self.n_hidden_,
                                      self.connectivity_)

@@ -378,11 +378,45 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         super().__setstate__(upgrade_pickled_state(
             state, renamed=[("method", "negative_phase")],
             added=[("hidden", "bernoulli"), ("centering", False), ("centering_rate", 0.01),
-                   ("n_temperatures", 10), *_CURVE_DEFAULTS]))
+                   ("n_temperatures", 10), ("objective", "likelihood"),
+                   *_CURVE_DEFAULTS]))
 
     def _validate_params(self):
         super()._validate_params()
         self._check_unit_pair()
+        self._check_objective()
+
+    # -- the objective ----------------------------------------------------------------
+    def _objective(self):
+        """What training optimises: ``objective``, "likelihood" where the class has none."""
+        return getattr(self, "objective", "likelihood")
+
+    def _check_objective(self):
+        """Refuse the settings an objective without Z cannot honour.
+
+        ``objective="score_matching"`` and ``"nce"`` compute their gradient
+        in closed form: there are no chains, so an explicit chain choice
+        (``negative_phase="cd"`` or ``"pt"``, ``n_gibbs_steps > 1``) is a
+        ValueError rather than silently unused.  ``centering`` and
+        ``centering_rate``, ``n_temperatures`` keep their values and are
+        unused (``centering`` is on by default on GaussianBernoulliRBM).
+        """
+        objective = self._objective()
+        if objective == "likelihood":
+            return
+        name = type(self).__name__
+        negative = self._negative_phase()
+        if negative != "pcd":
+            raise ValueError(
+                f"{name}(objective={objective!r}) computes its gradient in closed "
+                f"form, without chains, so negative_phase={negative!r} does not "
+                "apply. Leave negative_phase at its default 'pcd' (unused), or use "
+                f"objective='likelihood' for {negative!r} training.")
+        if self.n_gibbs_steps != 1:
+            raise ValueError(
+                f"{name}(objective={objective!r}) runs no Gibbs chains, so "
+                f"n_gibbs_steps={self.n_gibbs_steps!r} does not apply. Leave it at "
+                "1 (unused), or use objective='likelihood' for CD-k / PCD-k.")
 
     def _check_unit_pair(self):
         """Refuse the pairs of unit types the family does not support."""
@@ -530,6 +564,102 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             tried, taken = counts.reshape(-1, K - 1, 2).sum(axis=0).T
             self.swap_acceptance_ = taken / np.maximum(tried, 1)
 
+    # -- training without Z: score matching, NCE ---------------------------------------
+    def _objective_epoch(self, X, starts, n_threads):
+        """One epoch of the objective's training (the kernel for the likelihood)."""
+        objective = self._objective()
+        if objective == "likelihood":
+            self._run_epoch(X, starts, n_threads)
+            return
+        # NumPy matrix products on one BLAS thread: bit-identical for any n_jobs
+        with single_threaded_blas():
+            if objective == "score_matching":
+                from ._score_matching import score_matching_epoch
+
+                self._objective_value = score_matching_epoch(self, X, starts)
+            else:
+                self._objective_value = self._nce_epoch(X, starts)
+
+    def _epoch_statistic(self, X):
+        """(name, value) of an epoch's verbose line: the objective's own value
+        (the mean of the minibatches' values before their steps) when it is not
+        the likelihood."""
+        objective = self._objective()
+        if objective == "score_matching":
+            return "score matching objective", float(self._objective_value)
+        if objective == "nce":
+            return "NCE loss", float(self._objective_value)
+        return self._progress(X)
+
+    def _init_objective(self, X):
+        """Set up what the objective learns besides the parameters, from the
+        first training data (NCE: the noise and the learned log Z)."""
+        for name in ("nce_log_partition_", "nce_noise_marginals_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self._objective() != "nce":
+            return
+        self._nce_velocity = None
+        from scipy.special import logit
+
+        from ..utils._nce import BaseRateNoise
+
+        noise = BaseRateNoise.from_data(self._nce_data(X))
+        self.nce_noise_marginals_ = noise.marginals.copy()
+        # the visible biases start at the base rates (the noise model), and
+        # log Z at the value of the model with its weights set to zero
+        b = logit(noise.marginals)
+        self.intercept_visible_[:] = b
+        hidden = self._hidden_layer().log_partition(
+            np.zeros((1, self.n_components), dtype=self.components_.dtype))
+        self.nce_log_partition_ = float(np.logaddexp(0.0, b).sum() + float(hidden[0]))
+
+    def _nce_data(self, X):
+        """X as dense float64 0/1 rows, or the ValueError of NCE on non-binary data."""
+        V = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+        if not np.all((V == 0.0) | (V == 1.0)):
+            raise ValueError(
+                f"{type(self).__name__}(objective='nce') needs binary (0/1) data: "
+                "its noise is an independent Bernoulli model, whose density is "
+                "defined on binary rows only. Binarise X (e.g. X > 0.5), or use "
+                "objective='likelihood' for values in [0, 1].")
+        return V
+
+    def _nce_epoch(self, X, starts):
+        """One pass of NCE minibatch steps (:func:`boltz.utils._nce.nce_epoch`)."""
+        from ..utils._nce import BaseRateNoise, nce_epoch
+
+        if not hasattr(self, "nce_log_partition_"):
+            raise ValueError(
+                f"{type(self).__name__} was initialised without objective='nce' "
+                "(it has no noise model and no learned log Z), so partial_fit "
+                "cannot continue it by NCE. Call fit with objective='nce'.")
+        V = self._nce_data(X)
+        params = [self.components_, self.intercept_visible_, self.intercept_hidden_]
+        velocity = None
+        if self.momentum != 0:
+            if getattr(self, "_nce_velocity", None) is None:
+                self._nce_velocity = np.zeros(1)
+            velocity = [*self._velocities(), self._nce_velocity]
+
+        def neg_free_energy(rows, _):
+            return -np.asarray(self._free_energy(rows), dtype=np.float64)
+
+        def weighted_grad(rows, coef, _):
+            means = np.asarray(self._mean_hiddens(rows), dtype=np.float64)
+            return [(means * coef[:, None]).T @ rows, coef @ rows, coef @ means]
+
+        call = self._n_epoch_calls
+        self._n_epoch_calls += 1
+        self.nce_log_partition_, loss = nce_epoch(
+            V, starts, params, float(self.nce_log_partition_),
+            neg_free_energy=neg_free_energy, weighted_grad=weighted_grad,
+            noise=BaseRateNoise(self.nce_noise_marginals_),
+            noise_ratio=float(self.noise_ratio), learning_rate=float(self.learning_rate),
+            decay=[float(self.weight_decay), 0.0, 0.0], momentum=float(self.momentum),
+            velocity=velocity, entropy=self._entropy, call=call)
+        return loss
+
     def _centring_offsets(self, X, sigma=None):
         """The centring offsets (mu, lam), set on first use from this data.
 
@@ -568,10 +698,12 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Returns the number of epochs run.
         """
         self._negative_phase(warn=True)
+        # partial_fit skips the parameter validation once fitted
+        self._check_objective()
         name = type(self).__name__
         for epoch in range(1, n_epochs + 1):
             begin = time.perf_counter()
-            self._run_epoch(X, starts, n_threads)
+            self._objective_epoch(X, starts, n_threads)
             self._n_epochs_done = getattr(self, "_n_epochs_done", 0) + 1
             self._check_divergence(self._n_epochs_done)
             if curve is not None and curve.due(epoch):
@@ -592,7 +724,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                     break
             elif self.verbose:
                 elapsed = time.perf_counter() - begin
-                stat, value = self._progress(X)
+                stat, value = self._epoch_statistic(X)
                 print(progress_line(name, self._n_epochs_done, stat, value, elapsed))
         else:
             epoch = n_epochs
@@ -631,10 +763,22 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self : object
         """
         self._validate_params()
+        self._check_protocol_objective("init_training_state")
         self._init_params(self._visible_width(int(n_features)), np.dtype(dtype),
                           check_random_state(self.random_state))
         self.n_features_in_ = int(n_features)
         return self
+
+    def _check_protocol_objective(self, what):
+        """The training-state protocol (and so ``fit_distributed``) trains the likelihood only."""
+        objective = self._objective()
+        if objective != "likelihood":
+            raise ValueError(
+                f"{type(self).__name__}.{what} is the training-state protocol of "
+                "model averaging (boltz.dask.fit_distributed), which trains "
+                f"objective='likelihood' only (by CD/PCD); it cannot train "
+                f"objective={objective!r}. Fit it with fit or partial_fit on the "
+                "gathered data (X.compute()), or use objective='likelihood'.")
 
     def _visible_width(self, n_features):
         """Visible units (columns of ``components_``) for ``n_features`` inputs."""
@@ -655,7 +799,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             the next epoch); ``"entropy"`` and ``"n_epoch_calls"``: the
             random streams' seed and position; ``"pt_steps"``: the Gibbs
             steps run with parallel tempering (their parity alternates the
-            swapped pairs); ``"n_features_in_"``.
+            swapped pairs); ``"n_features_in_"``; with ``objective="nce"``
+            also ``"nce_log_partition"``, the learned log Z.
         """
         check_is_fitted(self, "components_")
         velocity = getattr(self, "_velocity", None)
@@ -671,6 +816,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             "n_epoch_calls": int(self._n_epoch_calls),
             "pt_steps": int(getattr(self, "_pt_steps", 0)),
             "n_features_in_": int(self.n_features_in_),
+            **({"nce_log_partition": float(self.nce_log_partition_)}
+               if hasattr(self, "nce_log_partition_") else {}),
         }
 
     def set_training_state(self, state):
@@ -720,6 +867,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             self._n_epoch_calls = int(state["n_epoch_calls"])
         if "pt_steps" in state:
             self._pt_steps = int(state["pt_steps"])
+        if "nce_log_partition" in state:
+            self.nce_log_partition_ = float(state["nce_log_partition"])
         return self
 
     def run_minibatches(self, X, *, n_epochs=1, batches=None):
@@ -746,6 +895,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self : object
         """
         check_is_fitted(self, "components_")
+        self._check_protocol_objective("run_minibatches")
         with unchanged_on_error(self, copy_arrays=True):
             if batches is not None and _num_samples(X) > 0:
                 # only the selected rows are validated and trained on
@@ -766,6 +916,10 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to the data X by CD-k or PCD-k (``negative_phase``).
+
+        Or, where the class offers ``objective``, by score matching
+        (``GaussianBernoulliRBM``) or noise-contrastive estimation
+        (``BernoulliRBM``), with exact gradients and no chains.
 
         Training that produces non-finite parameters stops with a
         :class:`boltz.base.DivergenceError`; like any failed call it leaves the
@@ -853,6 +1007,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 train_rows, val_rows = validation_split(
                     X.shape[0], self.validation_fraction, self._entropy)
                 X, X_val = X[train_rows], X[val_rows]
+            self._init_objective(X)
             curve = None
             if (self.log_likelihood_every is not None or self.early_stopping
                     or X_val is not None):
@@ -902,6 +1057,7 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             if first:
                 self.random_state_ = check_random_state(self.random_state)
                 self._init_params(X.shape[1], X.dtype, self.random_state_)
+                self._init_objective(X)
             self._train(X, even_batch_starts(X.shape[0], self.batch_size), n_threads, 1)
         return self
 

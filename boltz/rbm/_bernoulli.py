@@ -1,10 +1,12 @@
 """Bernoulli restricted Boltzmann machine, trained by CD-k / PCD-k kernels."""
 
 import warnings
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 
 from ..utils._validation import (
@@ -45,13 +47,44 @@ class BernoulliRBM(_BaseRBM):
 
     verbose : int, default=0
         When > 0, print one line per epoch:
-        ``[BernoulliRBM] Iteration 3, pseudo-likelihood = -20.41, time = 0.05s``.
+        ``[BernoulliRBM] Iteration 3, pseudo-likelihood = -20.41, time = 0.05s``;
+        with ``objective="nce"`` the epoch's NCE loss instead (the mean of its
+        minibatches' losses, each before its step).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and every random stream of training, and
         is the default seed of ``sample``, ``score_samples`` and AIS; an int
         gives the same draws on every call, None fresh ones (``gibbs``
         alone advances ``random_state_``, as scikit-learn's does).
+
+    objective : {"likelihood", "nce"}, default="likelihood"
+        What training optimises:
+
+        - "likelihood": the log-likelihood, its gradient estimated by the
+          chains of ``negative_phase`` (CD-k / PCD-k / parallel tempering).
+        - "nce": noise-contrastive estimation (Gutmann & Hyvarinen 2010):
+          logistic regression of the data against ``noise_ratio`` times as
+          many draws of a base-rate noise model (independent Bernoulli
+          features at the training data's means), with ``log p(x) = -F(x) -
+          c`` and ``c``, the log partition function, learned with the other
+          parameters (``nce_log_partition_``).  The gradient is exact
+          (:mod:`boltz.utils._nce`), no chains are run; ``fit`` takes
+          minibatch steps with ``learning_rate``, ``momentum`` and
+          ``weight_decay`` over ``n_iter`` passes of the rows, drawing
+          fresh noise for every minibatch from ``random_state``.  The data
+          must be binary (0/1).  The visible biases start at the base
+          rates' log-odds.  ``negative_phase="cd"``/``"pt"`` and
+          ``n_gibbs_steps > 1`` do not apply and are refused;
+          ``centering`` is unused.  Meant for small models: with a
+          base-rate noise the logistic task becomes too easy, and the
+          gradient too weak, once the data are far from independent in
+          many dimensions.
+
+    noise_ratio : float, default=10.0
+        With ``objective="nce"``: nu, the noise draws per data row (each
+        minibatch of m rows draws ``round(nu * m)``).  Larger values make the
+        estimate more efficient (Gutmann & Hyvarinen 2010) at a cost linear
+        in nu.  Unused otherwise.
 
     n_gibbs_steps : int, default=1
         k, the Gibbs steps of the negative phase (CD-k / PCD-k).
@@ -111,6 +144,16 @@ class BernoulliRBM(_BaseRBM):
     h_samples_ : ndarray of shape (batch_size, n_components)
         Hidden states of the sampling chains (real-valued for ReLU units).
 
+    nce_log_partition_ : float
+        With ``objective="nce"``: the learned log partition function ``c``.
+        It is an estimate, a parameter of the NCE fit;
+        :meth:`log_partition` still computes the model's log Z (exactly
+        or by AIS), and :meth:`log_likelihood` and :meth:`score` use that.
+
+    nce_noise_marginals_ : ndarray of shape (n_features,)
+        With ``objective="nce"``: the noise model's P(x_i = 1), the means of
+        the first training data clipped to ``[1e-3, 1 - 1e-3]``.
+
     visible_units_, hidden_units_ : UnitType
         The layers' unit types bound to the fitted parameters
         (``boltz.rbm._units.Bernoulli``, ``ReLU``).
@@ -135,6 +178,9 @@ class BernoulliRBM(_BaseRBM):
     Tieleman, T. (2008). Training restricted Boltzmann machines using
     approximations to the likelihood gradient. ICML 2008.
 
+    Gutmann, M. & Hyvarinen, A. (2010). Noise-contrastive estimation: a new
+    estimation principle for unnormalized statistical models. AISTATS 2010.
+
     Examples
     --------
     >>> import numpy as np
@@ -145,6 +191,12 @@ class BernoulliRBM(_BaseRBM):
     (4, 2)
     """
 
+    _parameter_constraints: dict = {
+        **_BaseRBM._parameter_constraints,
+        "objective": [StrOptions({"likelihood", "nce"})],
+        "noise_ratio": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(
         self,
         n_components=256,
@@ -154,6 +206,8 @@ class BernoulliRBM(_BaseRBM):
         n_iter=10,
         verbose=0,
         random_state=None,
+        objective="likelihood",
+        noise_ratio=10.0,
         n_gibbs_steps=1,
         negative_phase="pcd",
         n_temperatures=10,
@@ -176,6 +230,8 @@ class BernoulliRBM(_BaseRBM):
         self.n_iter = n_iter
         self.verbose = verbose
         self.random_state = random_state
+        self.objective = objective
+        self.noise_ratio = noise_ratio
         self.n_gibbs_steps = n_gibbs_steps
         self.negative_phase = negative_phase
         self.n_temperatures = n_temperatures
@@ -191,6 +247,11 @@ class BernoulliRBM(_BaseRBM):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.method = method
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # models pickled before objective="nce" existed
+        self.__dict__.setdefault("noise_ratio", 10.0)
 
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
         name = type(self).__name__

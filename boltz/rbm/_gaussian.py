@@ -14,6 +14,7 @@ every minibatch when ``learn_sigma=True``, and runs the sampling chains of
 import warnings
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import FLOAT_DTYPES, check_data
@@ -101,11 +102,33 @@ class GaussianBernoulliRBM(_BaseRBM):
         When > 0, print one line per epoch with the mean squared
         reconstruction error (mean-field, in data units):
         ``[GaussianBernoulliRBM] Iteration 3, reconstruction error = 0.41,
-        time = 0.05s``.
+        time = 0.05s``; with ``objective="score_matching"``, the epoch's
+        score matching objective instead (the mean of its minibatches'
+        values, each before its step).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and every random stream of training.
         Pass an int for reproducible results.
+
+    objective : {"likelihood", "score_matching"}, default="likelihood"
+        What training optimises:
+
+        - "likelihood": the log-likelihood, its gradient estimated by the
+          chains of ``negative_phase`` (CD-k / PCD-k / parallel tempering).
+        - "score_matching": Hyvarinen's (2005) score matching objective
+          ``J = E_data[sum_i 1/2 (dF/dv_i)^2 - d^2F/dv_i^2]`` of the free
+          energy (Swersky et al. 2011), which needs no partition function
+          and no sampling.  Its gradient with respect to ``components_``,
+          ``intercept_visible_`` and ``intercept_hidden_`` is exact, in
+          closed form (:mod:`boltz.rbm._score_matching`); ``fit`` takes
+          minibatch steps with ``learning_rate``, ``momentum`` and
+          ``weight_decay`` over ``n_iter`` passes of the rows, in an order
+          drawn from ``random_state`` every epoch.  ``sigma_`` stays fixed:
+          ``learn_sigma=True`` is refused (standardise the data), as are
+          ``negative_phase="cd"``/``"pt"`` and ``n_gibbs_steps > 1``, which
+          do not apply; ``centering`` and ``centering_rate`` are unused.
+          Score matching is consistent, but less efficient than maximum
+          likelihood: it fits the density's slopes, not its mass.
 
     n_gibbs_steps : int, default=1
         k, the Gibbs steps of the negative phase (CD-k / PCD-k).
@@ -205,6 +228,13 @@ class GaussianBernoulliRBM(_BaseRBM):
     Cho, K., Ilin, A. & Raiko, T. (2011). Improved learning of
     Gaussian-Bernoulli restricted Boltzmann machines. ICANN 2011.
 
+    Hyvarinen, A. (2005). Estimation of non-normalized statistical models by
+    score matching. Journal of Machine Learning Research 6, 695-709.
+
+    Swersky, K., Ranzato, M., Buchman, D., Marlin, B. M. & de Freitas, N.
+    (2011). On autoencoders and score matching for energy based models.
+    ICML 2011.
+
     Examples
     --------
     >>> import numpy as np
@@ -219,6 +249,7 @@ class GaussianBernoulliRBM(_BaseRBM):
 
     _parameter_constraints: dict = {
         **_BaseRBM._parameter_constraints,
+        "objective": [StrOptions({"likelihood", "score_matching"})],
         "learn_sigma": ["boolean"],
     }
 
@@ -231,6 +262,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         n_iter=10,
         verbose=0,
         random_state=None,
+        objective="likelihood",
         n_gibbs_steps=1,
         negative_phase="pcd",
         n_temperatures=10,
@@ -254,6 +286,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.n_iter = n_iter
         self.verbose = verbose
         self.random_state = random_state
+        self.objective = objective
         self.n_gibbs_steps = n_gibbs_steps
         self.negative_phase = negative_phase
         self.n_temperatures = n_temperatures
@@ -270,6 +303,16 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.method = method
+
+    def _check_objective(self):
+        super()._check_objective()
+        if self._objective() == "score_matching" and self.learn_sigma:
+            raise ValueError(
+                "GaussianBernoulliRBM(objective='score_matching') keeps sigma_ "
+                "fixed (its closed-form gradient is for W, b and c), so "
+                "learn_sigma=True is not supported. Standardise X (e.g. with "
+                "sklearn.preprocessing.StandardScaler) and set learn_sigma=False, "
+                "or use objective='likelihood' to learn sigma.")
 
     # -- input checks -------------------------------------------------------------
     def _check_fit_data(self, X, *, reset, dtype=FLOAT_DTYPES):
