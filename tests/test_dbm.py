@@ -156,8 +156,9 @@ def test_bound_is_below_exact_log_likelihood_within_a_stated_gap():
     bound = model.score_samples(X[:100])
     exact = model.log_likelihood(X[:100], method="exact")
     assert np.all(bound <= exact + 1e-10)
-    # the stated gap: KL(q || p(h | x)) averages below 0.25 nats on this model
-    assert np.mean(exact - bound) < 0.25
+    # the stated gap: KL(q || p(h | x)) averages below 0.01 nats on this trained
+    # model (measured: 2e-4), whose posteriors are close to factorial
+    assert np.mean(exact - bound) < 0.01
     assert model.score(X[:100]) == pytest.approx(np.mean(bound), rel=1e-12)
 
 
@@ -167,6 +168,8 @@ def test_bound_is_a_bound_for_random_parameters():
     bound = model.log_likelihood(X, method="bound")
     exact = model.log_likelihood(X, method="exact")
     assert np.all(bound <= exact + 1e-10)
+    # strong random couplings: a real gap (measured mean 0.20, max 0.93 nats)
+    assert 0.05 < np.mean(exact - bound) < 0.5
     # equality of the expression with its definition: E_q[-E] + H(q) - log Z
     Ws, bs = _params64(model)
     mus = _ref_mean_field(X, Ws, bs, model.n_mean_field_steps)

@@ -217,7 +217,7 @@ cdef class _Net:
     cdef void **W
     cdef object keep
 
-    def __cinit__(self, list weights, int n_visible, object dtype):
+    def __cinit__(self, list weights, int n_visible, object dtype, bint writeable=False):
         cdef int l
         self.K = len(weights)
         self.size = <int *>malloc((self.K + 1) * sizeof(int))
@@ -231,9 +231,9 @@ cdef class _Net:
         for l in range(1, self.K + 1):
             w = weights[l - 1]
             if not (isinstance(w, np.ndarray) and w.dtype == dtype and w.ndim == 2
-                    and w.flags.c_contiguous and w.flags.writeable):
-                raise ValueError("weights must be writeable C-contiguous 2-d arrays "
-                                 "of the model's dtype")
+                    and w.flags.c_contiguous and (w.flags.writeable or not writeable)):
+                raise ValueError("weights must be C-contiguous 2-d arrays of the "
+                                 "model's dtype (writeable where they are trained)")
             if w.shape[1] != self.size[l - 1]:
                 raise ValueError("weight shapes do not chain")
             self.size[l] = w.shape[0]
@@ -286,7 +286,7 @@ def mean_field(floating[:, ::1] MU, list weights, const floating[::1] b,
         Steps each chunk took.
     """
     dtype = np.float32 if floating is float else np.float64
-    cdef _Net net = _Net(weights, 0 if len(weights) == 0 else weights[0].shape[1], dtype)
+    cdef _Net net = _Net(weights, weights[0].shape[1], dtype)
     cdef int n = MU.shape[0]
     cdef int n_chunks = (n + ROW_CHUNK - 1) // ROW_CHUNK
     cdef int ch, t, r0, m
@@ -599,8 +599,8 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
         Mean over batches and chunks of the mean-field steps taken.
     """
     dtype = np.float32 if floating is float else np.float64
-    cdef _Net net = _Net(weights, X.shape[1], dtype)
-    cdef _Net steps_net = _Net(weight_steps, X.shape[1], dtype)
+    cdef _Net net = _Net(weights, X.shape[1], dtype, True)
+    cdef _Net steps_net = _Net(weight_steps, X.shape[1], dtype, True)
     cdef int K = net.K
     cdef long T = net.T
     cdef int M = chains.shape[0]
