@@ -44,7 +44,7 @@ chunk, not the thread, decides, so the result stays bit-identical.
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport fabs, isfinite
+from libc.math cimport fabs
 from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -99,16 +99,6 @@ cdef void _layer_input(int l, const floating *S, long lds, int rows,
     if beta == 0:
         for r in range(rows):
             memset(out + r * ldo, 0, size[l] * sizeof(floating))
-
-
-cdef inline void _scale(floating *x, long ld, int rows, int cols,
-                        floating beta) noexcept nogil:
-    cdef int r, j
-    if beta == 1:
-        return
-    for r in range(rows):
-        for j in range(cols):
-            x[r * ld + j] *= beta
 
 
 cdef void _gibbs_half(int parity, floating *S, long lds, int rows,
@@ -380,9 +370,9 @@ def gibbs(floating[:, ::1] S, list weights, const floating[::1] b, int n_steps,
         boltz_free_lines(Us)
 
 
-cdef double _odd_log_partition(floating *S, long lds, int rows, int r, floating **W,
-                               const floating *b, const int *size, const int *off,
-                               int K, const floating *inp, double beta) noexcept nogil:
+cdef double _odd_log_partition(long lds, int r, const floating *b, const int *size,
+                               const int *off, int K, const floating *inp,
+                               double beta) noexcept nogil:
     """sum over the odd layers of row r of sum_j softplus(b_j + beta I_j), with
     the unscaled inputs I in ``inp`` (rows x T layout, odd blocks)."""
     cdef int l, j
@@ -485,10 +475,9 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
                                  inp + net.off[l], T)
                 for r in range(m):
                     log_w[r0 + r] += (
-                        _odd_log_partition(Sc, T, m, r, <floating **>net.W, &b[0],
-                                           net.size, net.off, net.K, inp, betas[k])
-                        - _odd_log_partition(Sc, T, m, r, <floating **>net.W, &b[0],
-                                             net.size, net.off, net.K, inp,
+                        _odd_log_partition(T, r, &b[0], net.size, net.off, net.K, inp,
+                                           betas[k])
+                        - _odd_log_partition(T, r, &b[0], net.size, net.off, net.K, inp,
                                              betas[k - 1]))
                 if k == n_betas - 1:
                     break

@@ -4,6 +4,7 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -498,7 +499,6 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
                 print(progress_line(type(self).__name__, epoch + 1,
                                     "reconstruction error", err,
                                     time.perf_counter() - t0))
-        self._chains = chains
 
     # -- the protocol ----------------------------------------------------------------
     def transform(self, X, layer=None):
@@ -618,8 +618,6 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
                      Streams(entropy, (5,), -(-n_chains // _dbm.CHAIN_CHUNK_SIZE)),
                      effective_n_threads(self.n_jobs))
         log_z0 = float(np.logaddexp(0.0, b.astype(np.float64)).sum())
-        from scipy.special import logsumexp
-
         return log_z0 + float(logsumexp(log_w) - np.log(n_chains))
 
     def _cached_log_partition(self, X=None):
