@@ -387,6 +387,8 @@ def test_bit_identical_for_any_n_jobs():
     assert_array_equal(a.transform(X, layer="all"), b.transform(X, layer="all"))
     assert_array_equal(a.sample(70, n_steps=3, random_state=1),
                        b.sample(70, n_steps=3, random_state=1))
+    assert_array_equal(a.sample(40, n_steps=3, sampler="pt", random_state=1),
+                       b.sample(40, n_steps=3, sampler="pt", random_state=1))
     kw_ais = dict(n_chains=70, betas=np.linspace(0, 1, 20), random_state=2)
     assert a.log_partition("ais", **kw_ais) == b.log_partition("ais", **kw_ais)
     # and the same seed gives the same fit
@@ -423,6 +425,36 @@ def test_samples_follow_the_exact_distribution():
     freq = np.bincount(codes, minlength=32) / 8000
     tv = 0.5 * np.abs(freq - p).sum()
     assert tv < 0.05, tv
+
+
+def test_parallel_tempering_samples_follow_the_exact_distribution():
+    model = _tiny(hidden=(3, 2), n_features=5, scale=2.0, seed=8)
+    V = _all_states(5)
+    p = np.exp(model.log_likelihood(V, method="exact"))
+    S = model.sample(4000, n_steps=40, sampler="pt", n_temperatures=4, random_state=0)
+    codes = S.astype(int) @ (1 << np.arange(5)[::-1])
+    freq = np.bincount(codes, minlength=32) / 4000
+    assert 0.5 * np.abs(freq - p).sum() < 0.06
+    from boltz.diagnostics import run_chains
+
+    res = run_chains(model, n_chains=4, n_steps=50, sampler="pt", n_temperatures=4)
+    assert np.all((res.swap_acceptance > 0) & (res.swap_acceptance <= 1))
+
+
+def test_parallel_tempering_swaps_and_streams():
+    """With two rungs at beta = 1 every swap is accepted: after one step (pair
+    parity 0) rung 0 holds rung 1's Gibbs step, drawn from stream key + (1,)."""
+    model = _tiny(seed=9)
+    Ws, bs = _params64(model)
+    rng = np.random.RandomState(4)
+    states = (rng.rand(10, 2, 15) < 0.5).astype(float)
+    out, swaps = model._advance_chains(states.copy(), 1, "pt", 21, (1,),
+                                       np.array([1.0, 1.0]))
+    assert_array_equal(swaps, [[10], [10]])
+    for rung, source in ((0, 1), (1, 0)):
+        part = _ref_gibbs_chunk(_split(states[:, source], [8, 4, 3]), Ws, bs,
+                                chain_stream(21, (1, source), 0), 1)
+        assert_array_equal(out[:, rung], np.hstack(part))
 
 
 def test_gibbs_kernel_matches_numpy():
@@ -482,7 +514,9 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match="log_z"):
         model.log_likelihood(X, log_z=np.inf)
     with pytest.raises(ValueError, match="sampler"):
-        model.sample(2, n_steps=1, sampler="pt")
+        model.sample(2, n_steps=1, sampler="metropolis")
+    with pytest.raises(TypeError, match="unexpected option"):
+        model.sample(2, n_steps=1, n_temperatures=3)
 
 
 def test_exact_methods_refuse_large_models():

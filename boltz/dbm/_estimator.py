@@ -209,8 +209,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
     enumeration (the parity class of layers with fewer units) or by AIS over
     the layers of even index with the odd layers summed out analytically.
 
-    **Parallel tempering** (``negative_phase="pt"``, ``sampler="pt"``) is not
-    offered: the chains are block Gibbs chains.
+    **Parallel tempering** is offered for sampling (``sample(sampler="pt")``,
+    :func:`boltz.diagnostics.run_chains`), not as a training negative phase.
 
     References
     ----------
@@ -697,7 +697,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         return float(np.mean(self.score_samples(X)))
 
     # -- sampling (the chain hooks of EnergyModel.sample) ------------------------------
-    _samplers = ("gibbs",)
+    _samplers = ("gibbs", "pt")
 
     def _init_chains(self, n_chains, n_rungs, entropy, X=None):
         T = sum(self._sizes())
@@ -713,27 +713,71 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
 
     def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
                         first_step=0):
-        if sampler != "gibbs" or states.shape[1] != 1:
-            raise ValueError("DBM chains are block Gibbs chains of one rung "
-                             "(sampler='gibbs').")
-        n = states.shape[0]
-        S = np.ascontiguousarray(states.reshape(n, -1), dtype=self._dtype())
+        n, n_rungs, _ = states.shape
+        dtype = self._dtype()
+        weights, b = list(self.components_), self._packed_biases()
+        n_threads = effective_n_threads(self.n_jobs)
+        n_chunks = -(-n // _dbm.CHAIN_CHUNK_SIZE)
+        rungs = [np.ascontiguousarray(states[:, r, :], dtype=dtype)
+                 for r in range(n_rungs)]
+        swaps = np.zeros((2, n_rungs - 1), dtype=np.int64)
         with single_threaded_blas():
-            _dbm.gibbs(S, list(self.components_), self._packed_biases(), int(n_steps),
-                       1.0, Streams(entropy, key, -(-n // _dbm.CHAIN_CHUNK_SIZE)),
-                       effective_n_threads(self.n_jobs))
-        return S.reshape(states.shape), np.zeros((2, 0), dtype=np.int64)
+            if n_rungs == 1:
+                _dbm.gibbs(rungs[0], weights, b, int(n_steps), 1.0,
+                           Streams(entropy, key, n_chunks), n_threads)
+            else:
+                # parallel tempering: every rung a Gibbs step at its beta, then
+                # swaps of the neighbour pairs of the step's parity, accepted by
+                # the uniforms of one stream (n x (n_rungs - 1) per step)
+                streams = [Streams(entropy, tuple(key) + (r,), n_chunks)
+                           for r in range(n_rungs)]
+                gen = stream_generator(entropy, tuple(key) + (n_rungs,))
+                for s in range(int(n_steps)):
+                    for r in range(n_rungs):
+                        _dbm.gibbs(rungs[r], weights, b, 1, float(betas[r]),
+                                   streams[r], n_threads)
+                    u = gen.random((n, n_rungs - 1))
+                    for k in range((first_step + s) % 2, n_rungs - 1, 2):
+                        gain = (betas[k] - betas[k + 1]) * (
+                            self._coupling(rungs[k + 1]) - self._coupling(rungs[k]))
+                        accept = np.log(u[:, k]) < gain
+                        rungs[k][accept], rungs[k + 1][accept] = \
+                            rungs[k + 1][accept], rungs[k][accept].copy()
+                        swaps[0, k] += n
+                        swaps[1, k] += int(accept.sum())
+        return np.stack(rungs, axis=1), swaps
+
+    def _coupling(self, S):
+        """C(x) = sum_l x_l . (W_l x_{l-1}) of full states (rows of S), float64."""
+        sizes = self._sizes()
+        offsets = np.cumsum([0] + sizes)
+        S = np.asarray(S, dtype=np.float64)
+        total = np.zeros(S.shape[0])
+        for l in range(1, len(sizes)):
+            lower = S[:, offsets[l - 1]:offsets[l]]
+            upper = S[:, offsets[l]:offsets[l + 1]]
+            total += np.einsum("ij,ij->i", upper,
+                               lower @ self.components_[l - 1].T.astype(np.float64))
+        return total
 
     def _chain_visible(self, states):
         return states[:, 0, :self.n_features_in_]
 
-    def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None):
+    def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
+               **sampler_options):
         """Draw visible samples by block Gibbs sampling of the whole DBM.
 
         Each of ``n_samples`` chains starts from uniformly random states of
         every layer and runs ``n_steps`` steps, each sampling the odd layers
         given the even ones and then the even ones (the visible layer
-        included); the visible states reached are returned.
+        included); the visible states reached are returned.  With
+        ``sampler="pt"`` each chain is a ladder of copies at inverse
+        temperatures ``betas`` (couplings scaled by beta, biases not;
+        :mod:`boltz.utils._tempering`): every step is a Gibbs step of every
+        copy, then swaps of neighbouring copies (even pairs on even steps,
+        odd pairs on odd ones), accepted with probability min(1, exp((beta_k
+        - beta_{k+1}) (C(x_{k+1}) - C(x_k)))), C the coupling term of the
+        full states; the beta = 1 copy is returned.
 
         Parameters
         ----------
@@ -741,11 +785,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
             Number of samples (independent chains).
         n_steps : int, default=1000
             Gibbs steps of each chain.
-        sampler : {"gibbs"}, default="gibbs"
-            The Markov chain (block Gibbs sampling).
+        sampler : {"gibbs", "pt"}, default="gibbs"
+            The Markov chain: block Gibbs sampling, or parallel tempering.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
             ``random_state``.  The draws do not depend on ``n_jobs``.
+        **sampler_options : dict
+            Options of ``sampler="pt"`` (``"gibbs"`` takes none):
+
+            n_temperatures : int, default=10
+                Rungs of the geometric ladder from beta = 1 down to 0.1.
+            betas : array-like of shape (n_temperatures,), default=None
+                An explicit ladder instead: strictly decreasing from 1.0,
+                within [0, 1].
 
         Returns
         -------
@@ -753,7 +805,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
             Binary samples, in the model's dtype.
         """
         return super().sample(n_samples, n_steps=n_steps, sampler=sampler,
-                              random_state=random_state)
+                              random_state=random_state, **sampler_options)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
