@@ -572,3 +572,29 @@ def test_training_raises_the_likelihood():
     ll0 = untrained.log_likelihood(X, method="exact").mean()
     ll1 = trained.log_likelihood(X, method="exact").mean()
     assert ll1 > ll0 + 1.0
+
+
+def test_mean_field_tolerance_in_training_is_deterministic():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(200, 12) < 0.3).astype(float)
+    kw = dict(hidden_layer_sizes=(10, 6), n_iter=2, pretrain_n_iter=1, batch_size=100,
+              n_chains=40, n_mean_field_steps=50, mean_field_tol=1e-4, random_state=0)
+    a = DBM(n_jobs=1, **kw).fit(X)
+    b = DBM(n_jobs=2, **kw).fit(X)
+    assert 1 <= a.mean_field_steps_ < 50
+    assert a.mean_field_steps_ == b.mean_field_steps_
+    for wa, wb in zip(a._parameter_arrays(), b._parameter_arrays()):
+        assert_array_equal(wa, wb)
+
+
+def test_edge_sizes_fit():
+    X = _bars(7)
+    model = DBM(hidden_layer_sizes=(2, 1, 2), n_iter=2, pretrain_n_iter=1,
+                batch_size=1, n_chains=1, random_state=0).fit(X)
+    assert model.transform(X, layer="all").shape == (7, 5)
+    assert np.isfinite(model.score(X))
+    single = DBM(hidden_layer_sizes=(3,), n_iter=2, pretrain_n_iter=1, random_state=0)
+    single.fit(X[:1])
+    # one hidden layer: the DBM is an RBM, the mean field exact, the bound tight
+    assert_allclose(single.score_samples(X), single.log_likelihood(X, method="exact"),
+                    atol=1e-10)
