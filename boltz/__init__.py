@@ -14,6 +14,7 @@ from ._config import show_config
 from ._version import __version__
 from .anomaly import EnergyOutlierDetector
 from .boltzmann import BoltzmannMachine
+from .dbm import DBM
 from .dbn import DBN, DBNClassifier
 from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
 from .poe import ProductOfExperts
@@ -23,6 +24,7 @@ __all__ = [
     "BernoulliRBM",
     "BoltzmannMachine",
     "CategoricalRBM",
+    "DBM",
     "DBN",
     "DBNClassifier",
     "DenseHopfieldNetwork",

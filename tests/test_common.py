@@ -43,6 +43,8 @@ CHECK_PARAMS = {
     "GaussianBernoulliRBM": dict(n_components=8, n_iter=5, batch_size=10),
     "CategoricalRBM": dict(n_components=8, n_iter=5, batch_size=10),
     "DBN": dict(hidden_layer_sizes=(8, 4), n_iter=3),
+    "DBM": dict(hidden_layer_sizes=(8, 4), n_iter=3, pretrain_n_iter=2, batch_size=10,
+                n_chains=10),
     "DBNClassifier": dict(hidden_layer_sizes=(16,), n_iter=2, fine_tune_max_iter=200,
                           fine_tune_learning_rate=1e-2),
     # The checks feed continuous data: binarize=0.0 thresholds it into

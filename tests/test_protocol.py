@@ -35,6 +35,9 @@ PROTOCOL = {
                        "pseudo_likelihood", "score_samples", "score", "sample",
                        "transform"},
     "DBN": {"sample", "transform"},
+    # score_samples is the mean-field lower bound, not log p: not in DENSITY
+    "DBM": {"free_energy", "log_partition", "log_likelihood", "score_samples", "score",
+            "sample", "transform"},
     "DBNClassifier": {"score", "predict"},
     "BoltzmannMachine": {"free_energy", "energy", "log_partition", "log_likelihood",
                          "pseudo_likelihood", "score_samples", "score", "sample",
@@ -62,6 +65,8 @@ SMALL = {
                                  random_state=0),
     "CategoricalRBM": dict(n_components=3, n_iter=2, random_state=0),
     "DBN": dict(hidden_layer_sizes=(6, 4), n_iter=2, random_state=0),
+    "DBM": dict(hidden_layer_sizes=(6, 4), n_iter=2, pretrain_n_iter=1, n_chains=20,
+                random_state=0),
     "DBNClassifier": dict(hidden_layer_sizes=(6,), n_iter=1, fine_tune_max_iter=20,
                           random_state=0),
     "BoltzmannMachine": dict(n_hidden=1, n_iter=2, random_state=0),
@@ -266,6 +271,7 @@ DIVERGING = {
     "BernoulliRBM": dict(learning_rate=1e30, weight_decay=1e10),
     "GaussianBernoulliRBM": dict(learning_rate=1e3, learn_sigma=True, n_iter=5),
     "DBN": dict(learning_rate=1e30, weight_decay=1e10),
+    "DBM": dict(learning_rate=1e300, weight_decay=1e10),
     "CategoricalRBM": dict(learning_rate=1e30, weight_decay=1e10),
 }
 
