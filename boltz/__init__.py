@@ -16,7 +16,7 @@ from .anomaly import EnergyOutlierDetector
 from .boltzmann import BoltzmannMachine
 from .dbn import DBN, DBNClassifier
 from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
-from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
+from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM, RBMClassifier
 
 __all__ = [
     "BernoulliRBM",
@@ -29,6 +29,7 @@ __all__ = [
     "GaussianBernoulliRBM",
     "HopfieldNetwork",
     "ModernHopfieldNetwork",
+    "RBMClassifier",
     "show_config",
     "__version__",
 ]
