@@ -192,8 +192,11 @@ class RBMClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    The initial weights W and U are drawn from N(0, 0.01^2) and the biases
-    start at zero.  The generative gradient treats the joint RBM over
+    The initial input weights W are drawn from N(0, 0.01^2), as for the
+    other RBMs, the label weights U from N(0, 1), and the biases start at
+    zero.  Small label weights would make the hidden units nearly the same
+    for every class, and the discriminative gradient of W, sum_y (1[y = t]
+    - p(y | x)) sigmoid(o_y) x, nearly zero: training would start slowly.  The generative gradient treats the joint RBM over
     ``(x, y)``: its data side uses the hidden means given the minibatch's
     ``(x, y)``, its chain side the hidden means given the chains' states
     after ``n_gibbs_steps`` block Gibbs steps, in which the label is drawn
@@ -394,7 +397,7 @@ class RBMClassifier(ClassifierMixin, BaseEstimator):
         J, K = self.n_components, len(classes)
         self.classes_ = np.asarray(classes)
         self.components_ = rng.normal(0.0, 0.01, (J, n_features))
-        self.label_components_ = rng.normal(0.0, 0.01, (J, K))
+        self.label_components_ = rng.normal(0.0, 1.0, (J, K))
         self.intercept_visible_ = np.zeros(n_features)
         self.intercept_hidden_ = np.zeros(J)
         self.intercept_label_ = np.zeros(K)
@@ -430,7 +433,8 @@ class RBMClassifier(ClassifierMixin, BaseEstimator):
         shuffle = stream_generator(self._entropy, (call, 1))
         n_threads = effective_n_threads(self.n_jobs)
         best = None
-        with single_threaded_blas():
+        # overflow on the way to a divergence is reported after the epoch
+        with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
             for _ in range(n_epochs):
                 t0 = time.time()
                 loss = self._epoch(X, Y, codes, starts, shuffle.permutation(n),
