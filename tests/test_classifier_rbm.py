@@ -454,7 +454,8 @@ def test_digits_accuracy_figures():
         lr = LogisticRegression(max_iter=2000).fit(X[train], y[train])
     acc["logistic"] = lr.score(X[test], y[test])
     print(acc)
+    # measured: 0.926, 0.913, 0.915 and 0.915 (the README's table)
+    assert acc["discriminative"] == pytest.approx(0.926, abs=0.01)
+    assert acc["generative"] == pytest.approx(0.913, abs=0.01)
+    assert acc["hybrid"] == pytest.approx(0.915, abs=0.01)
     assert acc["logistic"] == pytest.approx(0.915, abs=0.005)
-    assert acc["discriminative"] > 0.90
-    assert acc["hybrid"] > 0.90
-    assert acc["generative"] > 0.85

@@ -56,6 +56,7 @@ CHECK_PARAMS = {
                              binarize=0.0),
     "EnergyOutlierDetector": dict(
         estimator=boltz.BernoulliRBM(n_components=8, n_iter=5, batch_size=10)),
+    "RBMClassifier": dict(n_components=16, n_iter=20, learning_rate=0.1),
 }
 
 

@@ -5,7 +5,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit, logsumexp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -41,7 +47,8 @@ def _class_scores(X, W, U, c, d):
     return d + np.logaddexp(0.0, O).sum(axis=2), O
 
 
-class RBMClassifier(ClassifierMixin, BaseEstimator):
+class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                    BaseEstimator):
     """Classification RBM: an RBM over the input and a one-hot label.
 
     The model of Larochelle & Bengio (2008): binary hidden units h are
@@ -612,7 +619,8 @@ class RBMClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[self._scores(self._checked(X)).argmax(axis=1)]
+        S = self._scores(self._checked(X))
+        return self.classes_[S.argmax(axis=1)]
 
     def free_energy(self, X, y=None):
         """Free energy of (x, y) with the hidden units summed out, or of x alone.
