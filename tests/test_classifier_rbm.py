@@ -373,6 +373,14 @@ def test_early_stopping_keeps_the_best_epoch():
         assert_array_equal(getattr(clf, p), getattr(again, p))
 
 
+def test_early_stopping_needs_samples_of_every_class():
+    X, y = load_digits(return_X_y=True)
+    y = y[:30].copy()
+    y[0] = 99                                 # a class with one sample
+    with pytest.raises(ValueError, match="early_stopping=False"):
+        RBMClassifier(n_components=4, early_stopping=True).fit(X[:30] / 16, y)
+
+
 def test_loss_based_stopping():
     X, y = load_digits(return_X_y=True)
     clf = RBMClassifier(n_components=8, n_iter=50, tol=1e9, n_iter_no_change=4,

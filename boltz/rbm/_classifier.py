@@ -168,7 +168,8 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
 
     n_iter_ : int
         Epochs run (over all ``fit`` and ``partial_fit`` calls since the last
-        ``fit``).
+        ``fit``); with ``early_stopping`` the parameters kept are those of
+        epoch ``argmax(validation_scores_) + 1``.
 
     loss_curve_ : list of float
         The training loss of each epoch: the mean negative conditional
@@ -341,9 +342,17 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
             split_seed = int(rng.randint(np.iinfo(np.int32).max))
             Xv = cv = None
             if self.early_stopping:
-                X, Xv, codes, cv = train_test_split(
-                    X, codes, test_size=self.validation_fraction,
-                    random_state=split_seed, stratify=codes)
+                try:
+                    X, Xv, codes, cv = train_test_split(
+                        X, codes, test_size=self.validation_fraction,
+                        random_state=split_seed, stratify=codes)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"early_stopping holds out a stratified "
+                        f"validation_fraction={self.validation_fraction} of the "
+                        f"data, which failed: {exc} Give more samples per "
+                        "class, a larger validation_fraction, or "
+                        "early_stopping=False.") from exc
                 X = np.ascontiguousarray(X)
                 self.validation_scores_ = []
                 self.best_validation_score_ = -np.inf
@@ -353,6 +362,11 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Run one epoch over X and y, continuing from the current fit.
+
+        ``early_stopping`` and the loss-based stopping do not apply: each
+        call runs one epoch (as :class:`~sklearn.neural_network.MLPClassifier`'s
+        ``partial_fit`` does).  The first call draws the initial parameters
+        from ``random_state``.
 
         Parameters
         ----------
