@@ -84,6 +84,37 @@ def test_proba_free_energy_and_transform_match_brute_force():
                     rtol=1e-12)
 
 
+def test_gaussian_inputs_free_energy_matches_brute_force():
+    rng = np.random.RandomState(10)
+    clf, _ = _tiny(rng)
+    clf.visible = "gaussian"
+    X = rng.randn(4, 5)
+    b = clf.intercept_visible_
+    F_joint = clf.free_energy(X, np.zeros(4, int))
+    for i, x in enumerate(X):
+        neg_e, _ = _joint_energies(clf, x)
+        # swap the Bernoulli term b.x for the Gaussian -|x - b|^2 / 2
+        neg_e += -b @ x - 0.5 * np.sum((x - b) ** 2)
+        assert_allclose(F_joint[i], -logsumexp(neg_e[0]), rtol=1e-12)
+        assert_allclose(clf.free_energy(X[i:i + 1])[0], -logsumexp(neg_e),
+                        rtol=1e-12)
+
+
+def test_gaussian_inputs_fit_standardised_digits():
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no [0, 1] warning
+        clf = RBMClassifier(n_components=64, visible="gaussian", n_iter=10,
+                            learning_rate=0.02, random_state=0, n_jobs=1)
+        clf.fit(X[:1300], y[:1300])
+    # measured 0.920 (the user guide's figure)
+    assert clf.score(X[1300:], y[1300:]) == pytest.approx(0.920, abs=0.01)
+    assert np.any(clf.intercept_visible_ != 0)
+
+
 def test_free_energy_rejects_unknown_labels():
     clf, X = _tiny(np.random.RandomState(1))
     with pytest.raises(ValueError, match="not in classes_"):
@@ -117,10 +148,12 @@ def test_discriminative_gradient_matches_finite_differences():
 
 
 # -- the generative kernel against NumPy --------------------------------------------------
-def _reference_statistics(X, Y, W, U, b, c, d, Vx, Vy, entropy, key, k):
+def _reference_statistics(X, Y, W, U, b, c, d, Vx, Vy, entropy, key, k,
+                          gaussian=False):
     """CD-k/PCD-k over the joint RBM in NumPy, drawing as the kernel documents:
     chunk i of the chains reads stream i, per step rows*J uint32 for h, then
-    rows*(F + 1) for (x, y) (F for x, the last for the label)."""
+    rows*(F + 1) for (x, y) (F for x, the last for the label); Gaussian
+    inputs: rows uint32 for the labels, then rows*F standard normals."""
     J, F = W.shape
     K = U.shape[1]
     Vx, Vy = Vx.copy(), Vy.copy()
@@ -132,8 +165,14 @@ def _reference_statistics(X, Y, W, U, b, c, d, Vx, Vy, entropy, key, k):
         for _ in range(k):
             ph = expit(Vx[sl] @ W.T + Vy[sl] @ U.T + c)
             h = ref.bernoulli(ph, ref.draw_uint32(gen, rows * J).reshape(rows, J))
-            u = ref.draw_uint32(gen, rows * (F + 1)).reshape(rows, F + 1)
-            Vx[sl] = ref.bernoulli(expit(h @ W + b), u[:, :F])
+            if gaussian:
+                u = ref.draw_uint32(gen, rows).reshape(rows, 1)
+                z = np.random.Generator(gen).standard_normal(rows * F)
+                Vx[sl] = h @ W + b + z.reshape(rows, F)
+                u = np.concatenate([np.zeros((rows, F), np.uint32), u], axis=1)
+            else:
+                u = ref.draw_uint32(gen, rows * (F + 1)).reshape(rows, F + 1)
+                Vx[sl] = ref.bernoulli(expit(h @ W + b), u[:, :F])
             py = ref.softmax_groups(h @ U + d, [K])
             uy = np.zeros((rows, K), np.uint32)
             uy[:, 0] = u[:, F]
@@ -157,9 +196,13 @@ def _generative_problem(rng, m=70, F=70, J=6, K=4):
 @pytest.mark.parametrize("n_threads", [1, 3])
 @pytest.mark.parametrize("phase", ["cd", "pcd"])
 @pytest.mark.parametrize("k", [1, 3])
-def test_generative_kernel_matches_numpy_reference(phase, k, n_threads):
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_generative_kernel_matches_numpy_reference(phase, k, n_threads, visible):
     rng = np.random.RandomState(4)
     X, Y, theta = _generative_problem(rng)
+    gaussian = visible == "gaussian"
+    if gaussian:
+        X = rng.randn(*X.shape)
     if phase == "cd":
         Vx, Vy = X.copy(), Y.copy()
     else:                       # persistent chains: another number of rows
@@ -167,18 +210,23 @@ def test_generative_kernel_matches_numpy_reference(phase, k, n_threads):
         Vy = np.eye(Y.shape[1])[rng.randint(0, Y.shape[1], 45)]
     entropy, key = 12345678901234567890, (3, 0)
     expected, ex_x, ex_y = _reference_statistics(X, Y, *theta, Vx, Vy, entropy,
-                                                 key, k)
+                                                 key, k, gaussian)
     grads = tuple(np.empty_like(t) for t in theta)
     streams = Streams(entropy, key, -(-len(Vx) // CHUNK_ROWS))
-    generative_statistics(X, Y, *theta, Vx, Vy, streams, k, n_threads, *grads)
-    assert_array_equal(Vx, ex_x)
+    generative_statistics(X, Y, *theta, Vx, Vy, streams, k, n_threads, *grads,
+                          gaussian=gaussian)
+    if gaussian:
+        assert_allclose(Vx, ex_x, rtol=1e-12, atol=1e-12)
+    else:
+        assert_array_equal(Vx, ex_x)
     assert_array_equal(Vy, ex_y)
     assert_array_equal(Vy.sum(axis=1), 1.0)
     for got, want in zip(grads, expected):
         assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
-def test_generative_kernel_is_bit_identical_for_any_thread_count():
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_generative_kernel_is_bit_identical_for_any_thread_count(gaussian):
     rng = np.random.RandomState(5)
     X, Y, theta = _generative_problem(rng, m=300, F=150, J=40, K=5)
     results = []
@@ -186,7 +234,7 @@ def test_generative_kernel_is_bit_identical_for_any_thread_count():
         Vx, Vy = X.copy(), Y.copy()
         grads = tuple(np.empty_like(t) for t in theta)
         generative_statistics(X, Y, *theta, Vx, Vy, Streams(7, (0, 0), 10), 2,
-                              n_threads, *grads)
+                              n_threads, *grads, gaussian=gaussian)
         results.append((Vx, Vy) + grads)
     for other in results[1:]:
         for a, b in zip(results[0], other):
@@ -255,10 +303,14 @@ def test_generative_step_matches_the_kernel_on_the_first_batch():
 
 @pytest.mark.parametrize("objective", ["hybrid", "generative", "discriminative"])
 @pytest.mark.parametrize("phase", ["cd", "pcd"])
-def test_fit_is_bit_identical_for_any_n_jobs(objective, phase):
+@pytest.mark.parametrize("visible", ["bernoulli", "gaussian"])
+def test_fit_is_bit_identical_for_any_n_jobs(objective, phase, visible):
     X, y = load_digits(return_X_y=True)
     X, y = X[:400] / 16, y[:400]
+    if visible == "gaussian":
+        X = (X - X.mean(axis=0)) / (X.std(axis=0) + 0.1)
     fits = [RBMClassifier(n_components=64, objective=objective, negative_phase=phase,
+                          visible=visible, learning_rate=0.01,
                           batch_size=200, n_iter=2, momentum=0.5, n_gibbs_steps=2,
                           random_state=0, n_jobs=n_jobs).fit(X, y)
             for n_jobs in (1, 3)]

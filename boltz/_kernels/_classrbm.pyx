@@ -28,7 +28,10 @@ chains draws from stream ``i`` of ``streams``, in this order per Gibbs
 step: ``rows * J`` uint32 for the hidden units (row-major), then
 ``rows * (F + 1)`` uint32 for the visible side, row by row: F for x (unit
 f is 1 when ``u < p * 2^32``) and one for y (the categorical draw of
-_categorical.h, from that uint32).  The statistics are then summed over
+_categorical.h, from that uint32).  With Gaussian inputs (``gaussian``: x |
+h ~ N(b + h W, 1), the energy's -b.x becomes |x - b|^2 / 2) the visible side
+draws ``rows`` uint32 for the labels, then ``rows * F`` standard normals
+(numpy's ``Generator.standard_normal`` on the same stream) for x.  The statistics are then summed over
 fixed blocks of ``FBLOCK`` feature columns (plus one block for the label,
 hidden-bias and label-bias terms), each block by one thread with one
 row-order GEMM.  So a seeded result is bit-identical for any ``n_threads``
@@ -42,7 +45,14 @@ from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
 
 from ._blas cimport NoTrans, Tr, gemm_rm
-from ._random cimport Streams, bernoulli, fill_uint32, sigmoid_bias
+from ._random cimport (
+    Streams,
+    bernoulli,
+    fill_normal_d,
+    fill_normal_f,
+    fill_uint32,
+    sigmoid_bias,
+)
 from ._units cimport categorical_draw, softmax_groups
 
 cdef enum:
@@ -68,24 +78,36 @@ cdef void _hidden_means(const floating *Vx, const floating *Vy, int rows, int F,
 cdef void _chain_chunk(floating *Vx, floating *Vy, int rows, int F, int K, int J,
                        const floating *W, const floating *U, const floating *b,
                        const floating *c, const floating *d, const int *glen,
-                       int n_gibbs, floating *H, floating *A, floating *B,
-                       uint32_t *uh, uint32_t *uv, floating *Hout,
+                       int n_gibbs, bint gaussian, floating *H, floating *A,
+                       floating *B, uint32_t *uh, uint32_t *uv, floating *Hout,
                        bitgen_t *bg) noexcept nogil:
     """n_gibbs Gibbs steps of one chunk of chains, then their hidden means."""
-    cdef int step
+    cdef int step, r, f
+    cdef int ldu = 1 if gaussian else F + 1
     for step in range(n_gibbs):
         _hidden_means(Vx, Vy, rows, F, K, W, U, c, H, J)
         fill_uint32(bg, uh, <Py_ssize_t>rows * J)
         bernoulli(H, J, H, J, uh, J, rows, J)
-        fill_uint32(bg, uv, <Py_ssize_t>rows * (F + 1))
         gemm_rm(NoTrans, NoTrans, rows, F, J, <floating>1.0, H, J, W, F,
                 <floating>0.0, A, F)
-        sigmoid_bias(A, b, rows, F, F)
-        bernoulli(Vx, F, A, F, uv, F + 1, rows, F)
+        if gaussian:
+            # x | h ~ N(b + h W, 1): rows uint32 for the labels, then the normals
+            fill_uint32(bg, uv, rows)
+            if floating is float:
+                fill_normal_f(bg, Vx, <Py_ssize_t>rows * F)
+            else:
+                fill_normal_d(bg, Vx, <Py_ssize_t>rows * F)
+            for r in range(rows):
+                for f in range(F):
+                    Vx[<long>r * F + f] += A[<long>r * F + f] + b[f]
+        else:
+            fill_uint32(bg, uv, <Py_ssize_t>rows * (F + 1))
+            sigmoid_bias(A, b, rows, F, F)
+            bernoulli(Vx, F, A, F, uv, F + 1, rows, F)
         gemm_rm(NoTrans, NoTrans, rows, K, J, <floating>1.0, H, J, U, K,
                 <floating>0.0, B, K)
         softmax_groups(B, K, d, glen, rows, K)
-        categorical_draw(Vy, K, B, K, glen, uv + F, F + 1, rows, K)
+        categorical_draw(Vy, K, B, K, glen, uv + (ldu - 1), ldu, rows, K)
     _hidden_means(Vx, Vy, rows, F, K, W, U, c, Hout, J)
 
 
@@ -157,6 +179,7 @@ def generative_statistics(
     floating[::1] gb,
     floating[::1] gc,
     floating[::1] gd,
+    bint gaussian=False,
 ):
     """CD-k / PCD-k gradient of the mean joint log-likelihood log p(x, y).
 
@@ -186,6 +209,9 @@ def generative_statistics(
         OpenMP threads.
     gW, gU, gb, gc, gd : ndarrays shaped as W, U, b, c, d
         The gradient estimate (data statistics minus chain statistics).  # OUT
+    gaussian : bool, default=False
+        Gaussian inputs of unit variance, x | h ~ N(b + h W, 1), in place of
+        Bernoulli ones.
     """
     cdef int m = X.shape[0], F = X.shape[1], K = Y.shape[1], J = W.shape[0]
     cdef int n = Vx.shape[0]
@@ -244,7 +270,7 @@ def generative_statistics(
             r0 = i * CHUNK
             rows = min(CHUNK, n - r0)
             _chain_chunk(&Vx[r0, 0], &Vy[r0, 0], rows, F, K, J, &W[0, 0], &U[0, 0],
-                         &b[0], &c[0], &d[0], glen, n_gibbs,
+                         &b[0], &c[0], &d[0], glen, n_gibbs, gaussian,
                          scratch + t * fstride,
                          scratch + t * fstride + <long>CHUNK * J,
                          scratch + t * fstride + <long>CHUNK * (J + F),

@@ -52,7 +52,8 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
     """Classification RBM: an RBM over the input and a one-hot label.
 
     The model of Larochelle & Bengio (2008): binary hidden units h are
-    connected to the inputs x (Bernoulli units, values in [0, 1]) by W and to
+    connected to the inputs x (Bernoulli units, values in [0, 1], or Gaussian
+    ones with ``visible="gaussian"``) by W and to
     a one-hot label y (one softmax unit over the classes) by U, with the
     energy ``E(x, y, h) = -b.x - d.y - c.h - h.W x - h.U y``.  The hidden
     units can be summed out exactly given x, so the class probabilities are
@@ -75,6 +76,14 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
     ----------
     n_components : int, default=100
         Number of binary hidden units.
+
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        The input units: Bernoulli (values in [0, 1], binary or
+        probabilities), or Gaussian of unit variance (x | h ~ N(b + h W, 1),
+        energy term ``|x - b|^2 / 2`` in place of ``-b.x``; standardise the
+        features first, e.g. with :class:`~sklearn.preprocessing.StandardScaler`).
+        p(y | x) has the same form for both; the generative part samples x
+        from its type.
 
     objective : {"hybrid", "discriminative", "generative"}, default="hybrid"
         What training ascends (see above).
@@ -233,6 +242,7 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "visible": [StrOptions({"bernoulli", "gaussian"})],
         "objective": [StrOptions({"hybrid", "discriminative", "generative"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -255,6 +265,7 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
         self,
         n_components=100,
         *,
+        visible="bernoulli",
         objective="hybrid",
         alpha=0.01,
         learning_rate=0.05,
@@ -273,6 +284,7 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
         verbose=0,
     ):
         self.n_components = n_components
+        self.visible = visible
         self.objective = objective
         self.alpha = alpha
         self.learning_rate = learning_rate
@@ -310,7 +322,8 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
 
     def _validate_training_data(self, X, y, *, reset):
         X, y, lo_hi = self._validate_X(X, y, reset=reset)
-        warn_outside_unit_interval(X, type(self).__name__, lo_hi)
+        if self.visible == "bernoulli":
+            warn_outside_unit_interval(X, type(self).__name__, lo_hi)
         check_classification_targets(y)
         return X, y
 
@@ -555,7 +568,8 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
             Vx, Vy = Xb.copy(), Yb.copy()
         grads = tuple(np.empty_like(p) for p in (W, U, b, c, d))
         generative_statistics(Xb, Yb, W, U, b, c, d, Vx, Vy, streams,
-                              self.n_gibbs_steps, n_threads, *grads)
+                              self.n_gibbs_steps, n_threads, *grads,
+                              gaussian=self.visible == "gaussian")
         return grads
 
     # -- prediction -------------------------------------------------------------
@@ -645,7 +659,8 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
 
         y : array-like of shape (n_samples,), default=None
             Labels from ``classes_``.  Given, the joint free energy
-            ``F(x, y) = -b.x - d_y - sum_j softplus(c_j + U_jy + W_j.x)``;
+            ``F(x, y) = -b.x - d_y - sum_j softplus(c_j + U_jy + W_j.x)``
+            (``|x - b|^2 / 2`` in place of ``-b.x`` for Gaussian inputs);
             None, ``F(x) = -log sum_y exp(-F(x, y))`` (y summed out too).
 
         Returns
@@ -656,7 +671,10 @@ class RBMClassifier(ClassifierMixin, ClassNamePrefixFeaturesOutMixin, Transforme
         """
         X = self._checked(X)
         S = self._scores(X)
-        visible = X @ self.intercept_visible_
+        if self.visible == "gaussian":
+            visible = -0.5 * ((X - self.intercept_visible_) ** 2).sum(axis=1)
+        else:
+            visible = X @ self.intercept_visible_
         if y is None:
             return -visible - logsumexp(S, axis=1)
         y = column_or_1d(y)
