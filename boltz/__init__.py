@@ -18,7 +18,7 @@ from .dbm import DBM
 from .dbn import DBN, DBNClassifier
 from .hopfield import DenseHopfieldNetwork, HopfieldNetwork, ModernHopfieldNetwork
 from .poe import ProductOfExperts
-from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM
+from .rbm import BernoulliRBM, CategoricalRBM, GaussianBernoulliRBM, RBMClassifier
 
 __all__ = [
     "BernoulliRBM",
@@ -33,6 +33,7 @@ __all__ = [
     "HopfieldNetwork",
     "ModernHopfieldNetwork",
     "ProductOfExperts",
+    "RBMClassifier",
     "show_config",
     "__version__",
 ]

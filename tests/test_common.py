@@ -61,6 +61,7 @@ CHECK_PARAMS = {
     "ProductOfExperts": dict(experts=[
         boltz.BernoulliRBM(n_components=8, n_iter=5, batch_size=10),
         boltz.BernoulliRBM(n_components=4, n_iter=5, batch_size=10)]),
+    "RBMClassifier": dict(n_components=16, n_iter=20, learning_rate=0.1),
 }
 
 

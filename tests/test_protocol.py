@@ -39,6 +39,8 @@ PROTOCOL = {
     "DBM": {"free_energy", "log_partition", "log_likelihood", "score_samples", "score",
             "sample", "transform"},
     "DBNClassifier": {"score", "predict"},
+    # a classifier: free_energy of (x, y) or of x, transform E[h | x]
+    "RBMClassifier": {"free_energy", "score", "predict", "transform"},
     "BoltzmannMachine": {"free_energy", "energy", "log_partition", "log_likelihood",
                          "pseudo_likelihood", "score_samples", "score", "sample",
                          "transform"},
@@ -69,6 +71,7 @@ SMALL = {
                 random_state=0),
     "DBNClassifier": dict(hidden_layer_sizes=(6,), n_iter=1, fine_tune_max_iter=20,
                           random_state=0),
+    "RBMClassifier": dict(n_components=6, n_iter=2, random_state=0),
     "BoltzmannMachine": dict(n_hidden=1, n_iter=2, random_state=0),
     "HopfieldNetwork": dict(),
     "DenseHopfieldNetwork": dict(),

@@ -2,6 +2,8 @@
 
 from ._bernoulli import BernoulliRBM
 from ._categorical import CategoricalRBM
+from ._classifier import RBMClassifier
 from ._gaussian import GaussianBernoulliRBM
 
-__all__ = ["BernoulliRBM", "CategoricalRBM", "GaussianBernoulliRBM"]
+__all__ = ["BernoulliRBM", "CategoricalRBM", "GaussianBernoulliRBM",
+           "RBMClassifier"]
