@@ -513,7 +513,14 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         return (self.weights_, self.biases_)
 
     # -- chains (sample, boltz.diagnostics): the EnergyModel hooks -----------------------
-    _samplers = ("gibbs", "pt")
+    _samplers = ("gibbs", "pt", "metropolis")
+
+    def _mcmc_tuning(self, sampler, options, n_chains, n_steps):
+        from ..utils._mcmc import make_tuning
+
+        n = self.biases_.shape[0]
+        return make_tuning(self, sampler, options, n_chains, n_steps, kind="binary",
+                           n_features=self.n_features_in_, n_units=n)
 
     def _init_chains(self, n_chains, n_rungs, entropy, X=None):
         from .._kernels._random import stream_generator
@@ -530,7 +537,21 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         return S
 
     def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
-                        first_step=0):
+                        first_step=0, tuning=None):
+        if tuning is not None:
+            # single-site Metropolis over all units, chain r on stream key + (r,)
+            from .._kernels._mcmc import bm_metropolis_chains
+            from .._kernels._random import Streams
+
+            S = np.ascontiguousarray(states[:, 0, :])
+            bm_metropolis_chains(self.weights_, self.biases_, S,
+                                 Streams(entropy, key, S.shape[0]), int(n_steps),
+                                 effective_n_threads(self.n_jobs), tuning.beta,
+                                 tuning.accepted, first_step=int(first_step),
+                                 n_warmup=tuning.n_warmup)
+            states[:, 0, :] = S
+            tuning.count_steps(int(first_step), int(n_steps))
+            return states, np.zeros((2, states.shape[1] - 1), dtype=np.int64)
         from ._chains import advance_chains
 
         return advance_chains(self.weights_, self.biases_, states, n_steps, sampler,
