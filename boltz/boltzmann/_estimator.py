@@ -903,7 +903,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             Number of samples (chains).
         n_steps : int, default=1000
             Gibbs sweeps per chain.
-        sampler : {"gibbs", "pt"}, default="gibbs"
+        sampler : {"gibbs", "pt", "metropolis"}, default="gibbs"
             ``"gibbs"``: sequential Gibbs sweeps.  ``"pt"``: parallel
             tempering (Desjardins et al. 2010): rung k sweeps the machine
             with its couplings scaled by ``betas[k]`` and its biases
@@ -911,9 +911,18 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             rungs try to swap their states, even pairs on even steps and odd
             pairs on odd steps; rung 0 (beta = 1) is returned.
             :func:`boltz.diagnostics.run_chains` reports the swap rates.
+            ``"metropolis"``: single-site Metropolis sweeps over all units
+            (visible and hidden) at inverse temperature ``beta``, targeting
+            exp(-beta E(s)) (biases tempered too): each unit in turn is
+            proposed flipped and kept with probability min(1, exp(-beta
+            dE)); the visible part is returned.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
             ``random_state``.  The draws do not depend on ``n_jobs``.
+        return_info : bool, default=False
+            Also return a dict of run statistics (acceptance rates per chain
+            for ``"metropolis"``, swap rates for ``"pt"``; see
+            :meth:`boltz.base.EnergyModel.sample`).
         **sampler_options : dict
             Options of ``sampler="pt"`` (``"gibbs"`` takes none):
 
@@ -923,6 +932,11 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
                 An explicit ladder instead: strictly decreasing from 1.0,
                 within [0, 1].
 
+            and of ``sampler="metropolis"``:
+
+            beta : float, default=1.0
+                The inverse temperature, >= 0.
+
             (``n_sweeps=`` is the deprecated spelling of ``n_steps``: it
             warns, and is removed in 0.3.)
 
@@ -930,6 +944,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         -------
         samples : ndarray of shape (n_samples, n_features)
             Binary visible samples (0.0 / 1.0), float64.
+        info : dict
+            Only with ``return_info=True``.
         """
         if "n_sweeps" in sampler_options:
             warnings.warn(
