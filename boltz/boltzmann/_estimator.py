@@ -887,7 +887,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         return _objectives.pseudo_likelihood(V, self.weights_, self.biases_)
 
     def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
-               **sampler_options):
+               return_info=False, **sampler_options):
         """Draw visible samples by sequential Gibbs sweeps over all units.
 
         ``n_samples`` independent chains start from uniformly random states
@@ -957,7 +957,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             )
             n_steps = sampler_options.pop("n_sweeps")
         return super().sample(n_samples, n_steps=n_steps, sampler=sampler,
-                              random_state=random_state, **sampler_options)
+                              random_state=random_state, return_info=return_info,
+                              **sampler_options)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
