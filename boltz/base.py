@@ -567,8 +567,9 @@ class EnergyModel:
             even steps and odd pairs on odd steps; the beta = 1 copy is
             returned.  :func:`boltz.diagnostics.run_chains` reports the swap
             acceptance rates.  ``"metropolis"``: single-site Metropolis at
-            inverse temperature ``beta`` for binary models (one step is a
-            sweep proposing to flip each unit in turn), random-walk
+            inverse temperature ``beta`` for binary and categorical models
+            (one step is a sweep proposing to flip each unit, or to move each
+            categorical feature to another category, in turn), random-walk
             Metropolis for real-valued visible units; ``"langevin"``
             (unadjusted Langevin) and ``"mala"`` (Metropolis-adjusted
             Langevin) for real-valued visible units.  See the user guide's

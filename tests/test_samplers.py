@@ -6,8 +6,8 @@ mixture of 2^n_hidden Gaussians, whose mean and second moments are closed
 forms over the hidden states; with W = 0 it is one Gaussian, where
 unadjusted Langevin's stationary variance is known exactly; a 1-D model at
 beta != 1 is integrated by quadrature; binary models are enumerated
-(tempered: exp(-beta F) for RBMs, exp(-beta E) over all units for Boltzmann
-machines).  Monte Carlo error bars come from :func:`boltz.diagnostics.ess`
+(tempered: exp(-beta F) for binary and categorical RBMs, exp(-beta E) over
+all units for Boltzmann machines).  Monte Carlo error bars come from :func:`boltz.diagnostics.ess`
 or from independent chains.
 """
 
@@ -254,13 +254,20 @@ def boltzmann_machine(n_visible=5, n_hidden=0, seed=2, scale=1.0):
 
 
 @pytest.mark.parametrize("case", ["grbm-metropolis", "grbm-langevin", "grbm-mala",
-                                  "grbm32-mala", "rbm", "rbm-relu", "bm"])
+                                  "grbm32-mala", "rbm", "rbm-relu", "categorical",
+                                  "bm"])
 def test_draws_do_not_depend_on_n_jobs(case):
     if case.startswith("grbm"):
         model = tiny_grbm(dtype=np.float32 if "32" in case else np.float64)
         sampler = case.split("-")[1]
     elif case.startswith("rbm"):
         model = binary_rbm(hidden="relu" if "relu" in case else "bernoulli")
+        sampler = "metropolis"
+    elif case == "categorical":
+        model = CategoricalRBM(n_components=3, n_iter=0, random_state=0)
+        with_params(model, np.array([[0, 0, 0], [1, 2, 3], [1, 1, 2]]))
+        model.components_ = np.random.RandomState(0).normal(
+            0, 1.5, model.components_.shape)
         sampler = "metropolis"
     else:
         model = boltzmann_machine(n_hidden=2)
@@ -321,6 +328,37 @@ def test_metropolis_samples_bernoulli_rbm_exactly(beta, hidden, dtype):
 
 
 @pytest.mark.parametrize("beta", [1.0, 0.5])
+@pytest.mark.parametrize("hidden", ["bernoulli", "relu"])
+def test_metropolis_samples_categorical_rbm_exactly(beta, hidden):
+    """Groups of 2, 3 and 4 categories; a site is a group, its proposal a
+    uniformly drawn other category."""
+    rng = np.random.RandomState(2)
+    codes = np.array([[0, 0, 0], [1, 2, 3], [1, 1, 2]])
+    rbm = CategoricalRBM(n_components=3, n_iter=0, random_state=0, hidden=hidden)
+    with_params(rbm, codes)
+    assert list(rbm.n_categories_) == [2, 3, 4]
+    scale = 1.5 if hidden == "bernoulli" else 1.0
+    rbm.components_ = rng.normal(0, scale, rbm.components_.shape)
+    rbm.intercept_visible_ = rng.normal(0, 1, rbm.intercept_visible_.shape)
+    rbm.intercept_hidden_ = rng.normal(0, 1, 3)
+    states = np.array(list(itertools.product(range(2), range(3), range(4))))
+    index = np.array([12, 4, 1])
+    log_p = -beta * rbm.free_energy(states)
+    p = np.exp(log_p - logsumexp(log_p))
+    n = 8000
+    S, info = rbm.sample(n, n_steps=40, sampler="metropolis", beta=beta,
+                         random_state=1, return_info=True)
+    assert S.dtype == np.int64
+    floor, spread = exact_draw_floor(p, n, np.random.RandomState(2))
+    tv = tv_to(p, S @ index)
+    assert tv < floor + 4 * spread + 0.005, (tv, floor, spread)
+    log_q = -(1.5 - beta) * rbm.free_energy(states)
+    q = np.exp(log_q - logsumexp(log_q))
+    assert tv_to(q, S @ index) > floor + 10 * spread
+    assert 0 < info["mean_acceptance_rate"] < 1
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.5])
 @pytest.mark.parametrize("n_hidden", [0, 2])
 def test_metropolis_samples_boltzmann_machine_exactly(beta, n_hidden):
     """exp(-beta E(s)) over all units, enumerated, its visible marginal."""
@@ -372,8 +410,8 @@ def test_unknown_samplers_and_options_are_refused():
         bm.sample(2, sampler="mala")
     cat = CategoricalRBM(n_components=2, n_iter=0, random_state=0).fit(
         np.array([[0, 1], [2, 1], [1, 0]]))
-    with pytest.raises(ValueError, match="no sampler 'metropolis'"):
-        cat.sample(2, sampler="metropolis")
+    with pytest.raises(ValueError, match="no sampler 'langevin'"):
+        cat.sample(2, sampler="langevin")
     with pytest.raises(TypeError, match="step_size"):
         rbm.sample(2, sampler="metropolis", step_size=0.1)
     with pytest.raises(TypeError, match="target_acceptance"):

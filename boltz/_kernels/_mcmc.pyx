@@ -28,12 +28,14 @@ Three kernels, each running many independent chains in place:
     kernel.
 
 ``rbm_metropolis_chains``
-    Single-site Metropolis over the binary visible units of an RBM at
+    Single-site Metropolis over the binary (or categorical) visible units of an RBM at
     inverse temperature beta, p(v) ~ exp(-beta F(v)): each step is one
     systematic sweep proposing to flip v_1, ..., v_F in turn, each flip
     accepted with probability min(1, exp(-beta dF)), where dF comes from the
     hidden activations a = c + W v kept per chain (O(n_hidden) per site).
-    Chain r draws from stream r, F uint32 per sweep.
+    Chain r draws from stream r, F uint32 per sweep.  Categorical visible
+    units (one-hot groups): each site is a group, the proposal a uniformly
+    drawn other category (symmetric), 2 uint32 per group and sweep.
 
 ``bm_metropolis_chains``
     The same over all units of a Boltzmann machine, p(s) ~ exp(-beta E(s)),
@@ -365,6 +367,68 @@ cdef void _rbm_sweeps(const floating *WT, const floating *b, const floating *c,
 
 
 
+cdef inline double _g_diff(const double *a, const floating *w1, const floating *w0,
+                          int J, bint relu) noexcept nogil:
+    """sum_j G(a_j + w1_j - w0_j) - G(a_j), G the hidden log-partition."""
+    cdef int j
+    cdef double acc = 0.0, x
+    if relu:
+        for j in range(J):
+            x = a[j] + (<double>w1[j] - <double>w0[j])
+            acc += boltz_relu_log_partition(x) - boltz_relu_log_partition(a[j])
+    else:
+        for j in range(J):
+            x = a[j] + (<double>w1[j] - <double>w0[j])
+            acc += boltz_softplus_d(x) - boltz_softplus_d(a[j])
+    return acc
+
+
+cdef void _categorical_sweeps(const floating *WT, const floating *b,
+                              const floating *c, const int *glen, floating *v,
+                              double *a, uint32_t *u, int F, int J, int n_groups,
+                              int n_steps, double beta, bint relu, long first_step,
+                              long n_warmup, int64_t *acc, bitgen_t *bg) noexcept nogil:
+    """n_steps Metropolis sweeps of one categorical RBM chain v (one-hot
+    groups): group g proposes a uniformly drawn other category (uint32 g),
+    accepted with uint32 n_groups + g."""
+    cdef int s, i, j, g, L, k0, k1, i0
+    cdef double dF, lr
+    cdef const floating *wi
+    for j in range(J):
+        a[j] = c[j]
+    for i in range(F):
+        if v[i] != 0:
+            wi = WT + <long>i * J
+            for j in range(J):
+                a[j] += wi[j]
+    for s in range(n_steps):
+        fill_uint32(bg, u, 2 * n_groups)
+        i0 = 0
+        g = 0
+        while i0 < F:
+            L = glen[i0]
+            if L >= 2:
+                k0 = 0
+                while v[i0 + k0] == 0 and k0 < L - 1:
+                    k0 = k0 + 1
+                k1 = (k0 + 1 + <int>((<double>u[g] * (L - 1)) * 2.3283064365386963e-10)) % L
+                dF = -(<double>b[i0 + k1] - <double>b[i0 + k0]) - _g_diff(
+                    a, WT + <long>(i0 + k1) * J, WT + <long>(i0 + k0) * J, J, relu)
+                lr = -beta * dF
+                if lr >= 0 or log(_uniform(u[n_groups + g])) < lr:
+                    wi = WT + <long>(i0 + k1) * J
+                    for j in range(J):
+                        a[j] += <double>wi[j] - <double>WT[<long>(i0 + k0) * J + j]
+                    v[i0 + k0] = 0
+                    v[i0 + k1] = 1
+                    if first_step + s < n_warmup:
+                        acc[0] += 1
+                    else:
+                        acc[1] += 1
+            i0 = i0 + L
+            g = g + 1
+
+
 def rbm_metropolis_chains(
     const floating[:, ::1] W,
     const floating[::1] b,
@@ -378,8 +442,14 @@ def rbm_metropolis_chains(
     bint relu=False,
     long first_step=0,
     long n_warmup=0,
+    const int[::1] groups=None,
 ):
     """Single-site Metropolis sweeps over the binary visible units of an RBM.
+
+    With ``groups`` the visible units are categorical (one-hot groups, the
+    layout of :func:`boltz._kernels._rbm.rbm_epoch`): each site is a group,
+    whose proposal is a uniformly drawn other category (2 uint32 per group
+    and sweep: the proposals of every group, then their acceptances).
 
     Parameters
     ----------
@@ -403,11 +473,26 @@ def rbm_metropolis_chains(
         instead of Bernoulli ones (softplus).
     first_step, n_warmup : int, default=0
         Global index of the first sweep, and the warm-up sweeps (counts only).
+    groups : ndarray of shape (n_columns,), int32, default=None
+        Categorical visible units: each group's length at its first column,
+        0 elsewhere.
     """
     cdef int n = V.shape[0]
     cdef int F = W.shape[1]
     cdef int J = W.shape[0]
     cdef int r, t, i, j
+    cdef int n_groups = 0
+    cdef const int *glen = NULL
+    if groups is not None:
+        if groups.shape[0] != F:
+            raise ValueError("groups must have one entry per column")
+        i = 0
+        while i < F:
+            if groups[i] < 1 or i + groups[i] > F:
+                raise ValueError("groups is not a valid group layout")
+            i += groups[i]
+            n_groups += 1
+        glen = &groups[0]
     cdef floating *WT = NULL
     cdef double *Aall = NULL
     cdef uint32_t *Uall = NULL
@@ -424,7 +509,7 @@ def rbm_metropolis_chains(
     n_threads = max(1, min(n_threads, n))
     WT = <floating *>malloc(<size_t>max(F * J, 1) * sizeof(floating))
     Aall = <double *>malloc(<size_t>n_threads * max(J, 1) * sizeof(double))
-    Uall = <uint32_t *>malloc(<size_t>n_threads * (F + 1) * sizeof(uint32_t))
+    Uall = <uint32_t *>malloc(<size_t>n_threads * (2 * F + 1) * sizeof(uint32_t))
     try:
         if WT == NULL or Aall == NULL or Uall == NULL:
             raise MemoryError()
@@ -434,9 +519,15 @@ def rbm_metropolis_chains(
         for r in prange(n, nogil=True, schedule="dynamic", chunksize=4,
                         num_threads=n_threads):
             t = threadid()
-            _rbm_sweeps(WT, &b[0], &c[0], &V[r, 0], Aall + <long>t * J,
-                        Uall + <long>t * (F + 1), F, J, n_steps, beta, relu,
-                        first_step, n_warmup, &accepted[r, 0], streams.ptrs[r])
+            if glen != NULL:
+                _categorical_sweeps(WT, &b[0], &c[0], glen, &V[r, 0],
+                                    Aall + <long>t * J, Uall + <long>t * (2 * F + 1),
+                                    F, J, n_groups, n_steps, beta, relu, first_step,
+                                    n_warmup, &accepted[r, 0], streams.ptrs[r])
+            else:
+                _rbm_sweeps(WT, &b[0], &c[0], &V[r, 0], Aall + <long>t * J,
+                            Uall + <long>t * (2 * F + 1), F, J, n_steps, beta, relu,
+                            first_step, n_warmup, &accepted[r, 0], streams.ptrs[r])
     finally:
         free(WT)
         free(Aall)

@@ -988,11 +988,13 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # -- chains (sample, boltz.diagnostics): the EnergyModel hooks ----------------------
     @property
     def _samplers(self):
-        """Gibbs and PT for every RBM; single-site Metropolis for binary visible
-        units; random-walk Metropolis, Langevin and MALA for Gaussian ones."""
+        """Gibbs and PT for every RBM; single-site Metropolis for binary and
+        categorical visible units; random-walk Metropolis, Langevin and MALA
+        for Gaussian ones."""
         from ..utils._mcmc import BINARY_SAMPLERS, CONTINUOUS_SAMPLERS
 
-        extra = {"bernoulli": BINARY_SAMPLERS, "gaussian": CONTINUOUS_SAMPLERS}
+        extra = {"bernoulli": BINARY_SAMPLERS, "categorical": BINARY_SAMPLERS,
+                 "gaussian": CONTINUOUS_SAMPLERS}
         return ("gibbs", "pt") + extra.get(self._visible_type.name, ())
 
     def _mcmc_tuning(self, sampler, options, n_chains, n_steps):
@@ -1000,8 +1002,12 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
         F = self.components_.shape[1]
         kind = "continuous" if self._visible_type.support == "real" else "binary"
+        sites = F                   # a categorical sweep proposes once per group
+        groups = self._kernel_units().get("groups")
+        if groups is not None:
+            sites = int(np.count_nonzero(groups))
         return make_tuning(self, sampler, options, n_chains, n_steps, kind=kind,
-                           n_features=F, n_units=F)
+                           n_features=F, n_units=sites)
 
     def _kernel_units(self):
         """The unit options of the sampling kernels (codes, sigma, groups)."""
@@ -1061,8 +1067,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _advance_mcmc(self, states, n_steps, entropy, key, first_step, tuning):
         """The Metropolis and Langevin chains (:mod:`boltz._kernels._mcmc`):
         one rung; Gaussian visible units in fixed chunks of
-        ``GRBM_CHAIN_CHUNK`` chains (stream ``key + (chunk,)``), binary ones
-        one stream ``key + (chain,)`` per chain."""
+        ``GRBM_CHAIN_CHUNK`` chains (stream ``key + (chunk,)``), binary and
+        categorical ones one stream ``key + (chain,)`` per chain."""
         from .._kernels import _mcmc
         from ._units import ReLU
 
@@ -1086,7 +1092,8 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 _mcmc.rbm_metropolis_chains(
                     W, b, c, V, streams, int(n_steps), n_threads, tuning.beta,
                     tuning.accepted, relu=units["hidden_units"] == ReLU.kernel_code,
-                    first_step=int(first_step), n_warmup=tuning.n_warmup)
+                    first_step=int(first_step), n_warmup=tuning.n_warmup,
+                    groups=units.get("groups"))
         tuning.count_steps(int(first_step), int(n_steps))
         return states, swaps
 
