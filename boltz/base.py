@@ -394,11 +394,15 @@ class EnergyModel:
     ``_init_chains``, ``_advance_chains``, ``_chain_visible``, ``_chain_output``
         the chains of generative models: ``_init_chains(n_chains, n_rungs,
         entropy, X=None)``, ``_advance_chains(states, n_steps, sampler,
-        entropy, key, betas, first_step)``, ``_chain_visible(states)`` and
+        entropy, key, betas, first_step, tuning=None)``,
+        ``_chain_visible(states)`` and
         ``_chain_output(V)`` (see :meth:`_advance_chains`), one hook behind
         ``sample`` and :func:`boltz.diagnostics.run_chains`; a model may
         instead override ``_sample(n_samples, n_steps, sampler, rng,
-        **sampler_options)``.
+        **sampler_options)``;
+    ``_mcmc_tuning(sampler, options, n_chains, n_steps)``
+        models with Metropolis or Langevin samplers: the chains'
+        :class:`~boltz.utils._mcmc.ChainTuning` (:func:`boltz.utils._mcmc.make_tuning`).
 
     and gets ``free_energy``, ``log_partition``, ``log_likelihood``,
     ``score_samples`` (log p), ``score`` (mean log p) and ``sample``.  log Z
@@ -542,7 +546,7 @@ class EnergyModel:
 
     # -- sampling ----------------------------------------------------------------------
     def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
-               **sampler_options):
+               return_info=False, **sampler_options):
         """Draw samples from the model by Markov chain Monte Carlo.
 
         Parameters
@@ -551,8 +555,9 @@ class EnergyModel:
             Number of samples (independent chains).
         n_steps : int, default=1000
             Steps of each chain before its state is returned.
-        sampler : {"gibbs", "pt"}, default="gibbs"
-            The Markov chain.  ``"gibbs"``: block Gibbs sampling where the
+        sampler : {"gibbs", "pt", "metropolis", "langevin", "mala"}, default="gibbs"
+            The Markov chain (each model accepts those listed in its own
+            docstring).  ``"gibbs"``: block Gibbs sampling where the
             model has blocks, sequential sweeps otherwise.  ``"pt"``:
             parallel tempering (Desjardins et al. 2010): each chain is a
             ladder of ``n_temperatures`` copies of the model at inverse
@@ -561,12 +566,29 @@ class EnergyModel:
             of every copy then swaps of neighbouring copies, even pairs on
             even steps and odd pairs on odd steps; the beta = 1 copy is
             returned.  :func:`boltz.diagnostics.run_chains` reports the swap
-            acceptance rates.
+            acceptance rates.  ``"metropolis"``: single-site Metropolis at
+            inverse temperature ``beta`` for binary and categorical models
+            (one step is a sweep proposing to flip each unit, or to move each
+            categorical feature to another category, in turn), random-walk
+            Metropolis for real-valued visible units; ``"langevin"``
+            (unadjusted Langevin) and ``"mala"`` (Metropolis-adjusted
+            Langevin) for real-valued visible units.  See the user guide's
+            *MCMC samplers* page.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
             ``random_state``.  The draws do not depend on ``n_jobs``.
+        return_info : bool, default=False
+            Also return a dict of run statistics: for the Metropolis and
+            Langevin samplers ``"acceptance_rate"`` (per chain, after
+            warm-up), ``"mean_acceptance_rate"``,
+            ``"warmup_acceptance_rate"``, ``"step_size"`` (per chain, the
+            frozen step after warm-up, in units of sigma; None for binary
+            models), ``"n_warmup"`` and ``"beta"``; for ``"pt"``
+            ``"swap_attempts"`` and ``"swap_acceptance"`` per neighbour
+            pair; for ``"gibbs"`` ``"acceptance_rate"`` (all 1.0).  The
+            same figures as :func:`boltz.diagnostics.run_chains` gives.
         **sampler_options : dict
-            Options of ``sampler="pt"`` (``"gibbs"`` takes none):
+            Options of the sampler (``"gibbs"`` takes none).  ``"pt"``:
 
             n_temperatures : int, default=10
                 Rungs of the geometric ladder from beta = 1 down to 0.1.
@@ -574,26 +596,74 @@ class EnergyModel:
                 An explicit ladder instead: strictly decreasing from 1.0,
                 within [0, 1].
 
+            ``"metropolis"``, ``"langevin"``, ``"mala"``:
+
+            beta : float, default=1.0
+                Inverse temperature: the chains target exp(-beta F(x))
+                (binary RBMs: F the free energy of the visible units; a
+                Boltzmann machine: exp(-beta E(s)) over all its units, the
+                visible part returned; beta >= 0, > 0 for real-valued units).
+            step_size : float, default=None
+                Real-valued units only: the initial (or, without
+                adaptation, the fixed) step, in units of each feature's
+                sigma.  None: 2.38 / sqrt(n_features) for ``"metropolis"``,
+                1.65 n_features^(-1/6) for ``"mala"``, 0.1 for
+                ``"langevin"``.
+            target_acceptance : float or None, default=0.234 / 0.574
+                ``"metropolis"`` and ``"mala"`` on real-valued units: each
+                chain's step is adapted by dual averaging towards this
+                acceptance during warm-up, then frozen.  None keeps
+                ``step_size`` fixed.
+            n_warmup : int, default=n_steps // 2
+                Real-valued units only: the warm-up steps (adaptation, and
+                not counted in ``"acceptance_rate"``).
+
         Returns
         -------
         samples : ndarray of shape (n_samples, n_features_in_)
             The chains' final states, in the model's dtype.
+        info : dict
+            Only with ``return_info=True``: the run statistics above.
         """
         rng = check_sample_arguments(self, n_samples, n_steps, sampler, self._samplers,
                                      random_state)
+        if not isinstance(return_info, (bool, np.bool_)):
+            raise ValueError(f"return_info must be True or False, got {return_info!r}.")
+        if not return_info:
+            return self._sample(int(n_samples), int(n_steps), sampler, rng,
+                                **sampler_options)
         return self._sample(int(n_samples), int(n_steps), sampler, rng,
-                            **sampler_options)
+                            _return_info=True, **sampler_options)
 
-    def _sample(self, n_samples, n_steps, sampler, rng, **sampler_options):
+    def _sample(self, n_samples, n_steps, sampler, rng, _return_info=False,
+                **sampler_options):
         """Samples through the chain hooks: init (stream ``(0,)``), advance
         (streams ``(1, ...)``), the beta = 1 rung's visible states out."""
         from ._kernels._random import entropy_from
 
-        betas = self._sampler_ladder(sampler, sampler_options)
+        betas, tuning = self._sampler_setup(sampler, sampler_options, n_samples,
+                                            n_steps)
         entropy = entropy_from(rng)
         states = self._init_chains(n_samples, betas.size, entropy)
-        states, _ = self._advance_chains(states, n_steps, sampler, entropy, (1,), betas)
-        return self._chain_output(np.ascontiguousarray(self._chain_visible(states)))
+        if tuning is None:
+            states, swaps = self._advance_chains(states, n_steps, sampler, entropy,
+                                                 (1,), betas)
+        else:
+            states, swaps = self._advance_chains(states, n_steps, sampler, entropy,
+                                                 (1,), betas, tuning=tuning)
+        out = self._chain_output(np.ascontiguousarray(self._chain_visible(states)))
+        if not _return_info:
+            return out
+        if tuning is not None:
+            return out, tuning.info()
+        if sampler == "pt":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = np.where(swaps[0] > 0, swaps[1] / np.maximum(swaps[0], 1),
+                                np.nan)
+            return out, {"sampler": sampler, "betas": betas,
+                         "swap_attempts": swaps[0].copy(), "swap_acceptance": rate}
+        return out, {"sampler": sampler, "acceptance_rate": np.ones(n_samples),
+                     "mean_acceptance_rate": 1.0}
 
     def _sampler_ladder(self, sampler, options):
         """The inverse temperatures of a sampler's rungs (``[1.0]`` for Gibbs);
@@ -607,6 +677,20 @@ class EnergyModel:
         self._sample_options(options, (), sampler)
         return np.ones(1)
 
+    def _sampler_setup(self, sampler, options, n_chains, n_steps):
+        """``(betas, tuning)`` of a sampler: the rungs (one, ``[1.0]``, but for
+        PT) and, for the Metropolis and Langevin samplers, the chains'
+        :class:`~boltz.utils._mcmc.ChainTuning` (None for Gibbs and PT).
+        TypeError for unknown options, ValueError for bad values."""
+        if sampler in ("gibbs", "pt"):
+            return self._sampler_ladder(sampler, options), None
+        return np.ones(1), self._mcmc_tuning(sampler, options, n_chains, n_steps)
+
+    def _mcmc_tuning(self, sampler, options, n_chains, n_steps):
+        """The :class:`~boltz.utils._mcmc.ChainTuning` of a Metropolis or
+        Langevin sampler (models that have one override this)."""
+        raise NotImplementedError
+
     # The chain hooks (generative models).  ``states`` has shape (n_chains,
     # n_rungs, width): every rung's state in the model's own representation
     # (all units of a Boltzmann machine, the one-hot columns of categorical
@@ -618,14 +702,19 @@ class EnergyModel:
         raise NotImplementedError
 
     def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
-                        first_step=0):
+                        first_step=0, tuning=None):
         """Run the chains ``n_steps`` steps from ``states``; the one sampling hook.
 
         ``sampler="gibbs"`` runs one rung per chain; ``"pt"`` the rungs at
         ``betas`` with neighbour swaps after every step (pairs of the parity
-        of step ``first_step + s``).  The draws come from streams keyed
-        ``key + (i,)`` of ``entropy`` (fixed chunks of chains, never
-        threads).  It never changes the estimator.
+        of step ``first_step + s``).  The Metropolis and Langevin samplers
+        run one rung per chain with ``tuning`` (a
+        :class:`~boltz.utils._mcmc.ChainTuning`, updated in place: step
+        sizes while ``first_step + s < tuning.n_warmup``, acceptance
+        counts); callers pass ``tuning`` only for them.  The draws come
+        from streams keyed ``key + (i,)`` of ``entropy`` (fixed chunks of
+        chains, or one per chain, never threads).  It never changes the
+        estimator.
 
         Returns
         -------

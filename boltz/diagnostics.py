@@ -7,10 +7,11 @@
   n_draws).  Written here in NumPy/SciPy; they agree with ArviZ's
   ``rhat(method="rank")`` and ``ess(method="bulk")`` to 1e-6 (ArviZ is not
   needed).
-- :func:`run_chains`: run a fitted model's chains (Gibbs or parallel
-  tempering) without changing the model, and get the traces of their
+- :func:`run_chains`: run a fitted model's chains (Gibbs, parallel
+  tempering, Metropolis or Langevin) without changing the model, and get the traces of their
   energies and of any statistic with their ESS and R-hat, the swap
-  acceptance of each pair of neighbouring temperatures, and how often the
+  acceptance of each pair of neighbouring temperatures, the acceptance
+  rates and step sizes of the Metropolis and Langevin chains, and how often the
   chains hop between modes, as a :class:`ChainsResult`.
 
 An R-hat above about 1.01 says the chains have not mixed (Vehtari et al.
@@ -216,8 +217,20 @@ class ChainsResult:
     statistic_ess, statistic_rhat : dict of str to float
         Their ESS and R-hat.
     acceptance_rate : float
-        Fraction of the Gibbs moves accepted: 1.0 (a Gibbs step is always
-        accepted).
+        Fraction of the moves accepted: 1.0 for Gibbs and PT (a Gibbs step
+        is always accepted) and unadjusted Langevin; for ``"metropolis"``
+        and ``"mala"`` the mean over chains of ``acceptance_rates``.
+    acceptance_rates : ndarray of shape (n_chains,) or None
+        Metropolis and Langevin samplers: each chain's fraction of proposals
+        accepted after warm-up (a single-site sweep makes one proposal per
+        unit); NaN when no step ran after warm-up.  None for Gibbs and PT.
+    step_sizes : ndarray of shape (n_chains,) or None
+        Real-valued samplers: each chain's step size after warm-up (in units
+        of sigma); None otherwise.
+    n_warmup : int
+        Warm-up steps (0 but for the real-valued samplers).  The energy and
+        statistic ESS and R-hat are computed over the draws after warm-up
+        (all draws when fewer than 4 follow it); the traces hold every draw.
     betas : ndarray of shape (n_temperatures,)
         The inverse temperatures of the rungs (``[1.0]`` for Gibbs).
     swap_attempts : ndarray of shape (n_temperatures - 1,), int64
@@ -232,7 +245,7 @@ class ChainsResult:
     final_states : ndarray of shape (n_chains, n_features)
         The chains' last visible states, as ``sample`` returns them.
     sampler : str
-        ``"gibbs"`` or ``"pt"``.
+        ``"gibbs"``, ``"pt"``, ``"metropolis"``, ``"langevin"`` or ``"mala"``.
     n_steps, thin : int
         Steps of each chain, and steps between recorded draws.
 
@@ -258,6 +271,9 @@ class ChainsResult:
     statistic_ess: dict = field(default_factory=dict)
     statistic_rhat: dict = field(default_factory=dict)
     acceptance_rate: float = 1.0
+    acceptance_rates: np.ndarray = None
+    step_sizes: np.ndarray = None
+    n_warmup: int = 0
     betas: np.ndarray = None
     swap_attempts: np.ndarray = None
     swap_acceptance: np.ndarray = None
@@ -342,8 +358,9 @@ def run_chains(model, n_chains=4, n_steps=1000, *, sampler="gibbs", init=None,
     n_steps : int, default=1000
         Steps of each chain; ``n_steps // thin`` draws are recorded, at
         least 4.
-    sampler : {"gibbs", "pt"}, default="gibbs"
-        The model's sampler (see its ``sample``).
+    sampler : {"gibbs", "pt", "metropolis", "langevin", "mala"}, default="gibbs"
+        The model's sampler (see its ``sample``; the last three where the
+        model has them).
     init : array-like of shape (n_chains, n_features), default=None
         Visible states to start from (every rung of a PT chain starts
         there; a Boltzmann machine's hidden units start at random).  None
@@ -362,7 +379,10 @@ def run_chains(model, n_chains=4, n_steps=1000, *, sampler="gibbs", init=None,
         Seeds the chains; None falls back to the model's ``random_state``.
         The draws do not depend on ``n_jobs``.
     **sampler_options : dict
-        Options of the sampler (``n_temperatures``, ``betas`` for ``"pt"``).
+        Options of the sampler (``n_temperatures``, ``betas`` for ``"pt"``;
+        ``beta``, ``step_size``, ``target_acceptance``, ``n_warmup`` for the
+        Metropolis and Langevin samplers, with ``n_warmup`` counted from the
+        first of the ``n_steps``).
 
     Returns
     -------
@@ -403,8 +423,10 @@ def run_chains(model, n_chains=4, n_steps=1000, *, sampler="gibbs", init=None,
         raise TypeError("modes must be a callable labelling visible states "
                          f"(n_chains, n_features); got {type(modes).__name__}.")
     named = _named_statistics(statistics)
-    betas = chain_model._sampler_ladder(sampler, sampler_options)
     n_chains, thin = int(n_chains), int(thin)
+    betas, tuning = chain_model._sampler_setup(sampler, sampler_options, n_chains,
+                                               int(n_steps))
+    more = {} if tuning is None else {"tuning": tuning}
     entropy = entropy_from(rng)
     states = chain_model._init_chains(n_chains, betas.size, entropy, X=init)
     energies = np.empty((n_chains, n_draws))
@@ -414,7 +436,8 @@ def run_chains(model, n_chains=4, n_steps=1000, *, sampler="gibbs", init=None,
     out = None
     for d in range(n_draws):
         states, counts = chain_model._advance_chains(
-            states, thin, sampler, entropy, (1, d), betas, first_step=d * thin)
+            states, thin, sampler, entropy, (1, d), betas, first_step=d * thin,
+            **more)
         swaps += counts
         V = chain_model._chain_visible(states)
         energies[:, d] = chain_model._free_energy(V)
@@ -429,14 +452,27 @@ def run_chains(model, n_chains=4, n_steps=1000, *, sampler="gibbs", init=None,
     hop = None
     if labels is not None:
         hop = float(np.mean(labels[:, 1:] != labels[:, :-1]))
+    rates = steps = None
+    n_warmup, rate = 0, 1.0
+    if tuning is not None:
+        rates, steps, n_warmup = tuning.acceptance_rates(1), tuning.step_size, \
+            tuning.n_warmup
+        rate = float(np.mean(rates))
+    # the diagnostics over the draws made by the frozen kernel after warm-up
+    first = -(-n_warmup // thin)
+    if n_draws - first < MIN_DRAWS:
+        first = 0
     return ChainsResult(
         energies=energies,
-        energy_ess=ess(energies),
-        energy_rhat=rhat(energies),
+        energy_ess=ess(energies[:, first:]),
+        energy_rhat=rhat(energies[:, first:]),
         statistics=traces,
-        statistic_ess={name: ess(t) for name, t in traces.items()},
-        statistic_rhat={name: rhat(t) for name, t in traces.items()},
-        acceptance_rate=1.0,
+        statistic_ess={name: ess(t[:, first:]) for name, t in traces.items()},
+        statistic_rhat={name: rhat(t[:, first:]) for name, t in traces.items()},
+        acceptance_rate=rate,
+        acceptance_rates=rates,
+        step_sizes=steps,
+        n_warmup=n_warmup,
         betas=betas,
         swap_attempts=swaps[0].copy(),
         swap_acceptance=acceptance,

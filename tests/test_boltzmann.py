@@ -599,8 +599,8 @@ def test_sample_signature_shape_and_dtype():
     assert S.shape == (7, 4) and S.dtype == np.float64
     assert set(np.unique(S)) <= {0.0, 1.0}
     np.testing.assert_array_equal(S, bm.sample(7, n_steps=3, random_state=0))
-    with pytest.raises(ValueError, match="no sampler 'metropolis'"):
-        bm.sample(2, sampler="metropolis")
+    with pytest.raises(ValueError, match="no sampler 'mala'"):
+        bm.sample(2, sampler="mala")
     with pytest.raises(TypeError, match="unexpected option"):
         bm.sample(2, n_chainz=3)
     with pytest.raises(ValueError, match="n_steps"):

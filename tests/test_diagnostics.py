@@ -205,7 +205,7 @@ def test_run_chains_rejects_bad_arguments():
     with pytest.raises(ValueError, match="thin"):
         run_chains(rbm, n_steps=10, thin=0)
     with pytest.raises(ValueError, match="no sampler"):
-        run_chains(rbm, n_steps=10, sampler="metropolis")
+        run_chains(rbm, n_steps=10, sampler="mala")
     with pytest.raises(ValueError, match="one row per chain"):
         run_chains(rbm, n_chains=3, n_steps=10, init=np.zeros((2, 6)))
     with pytest.raises(ValueError, match="one value per chain"):

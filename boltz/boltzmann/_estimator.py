@@ -568,7 +568,14 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         return (self.weights_, self.biases_)
 
     # -- chains (sample, boltz.diagnostics): the EnergyModel hooks -----------------------
-    _samplers = ("gibbs", "pt")
+    _samplers = ("gibbs", "pt", "metropolis")
+
+    def _mcmc_tuning(self, sampler, options, n_chains, n_steps):
+        from ..utils._mcmc import make_tuning
+
+        n = self.biases_.shape[0]
+        return make_tuning(self, sampler, options, n_chains, n_steps, kind="binary",
+                           n_features=self.n_features_in_, n_units=n)
 
     def _init_chains(self, n_chains, n_rungs, entropy, X=None):
         from .._kernels._random import stream_generator
@@ -585,7 +592,21 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         return S
 
     def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
-                        first_step=0):
+                        first_step=0, tuning=None):
+        if tuning is not None:
+            # single-site Metropolis over all units, chain r on stream key + (r,)
+            from .._kernels._mcmc import bm_metropolis_chains
+            from .._kernels._random import Streams
+
+            S = np.ascontiguousarray(states[:, 0, :])
+            bm_metropolis_chains(self.weights_, self.biases_, S,
+                                 Streams(entropy, key, S.shape[0]), int(n_steps),
+                                 effective_n_threads(self.n_jobs), tuning.beta,
+                                 tuning.accepted, first_step=int(first_step),
+                                 n_warmup=tuning.n_warmup)
+            states[:, 0, :] = S
+            tuning.count_steps(int(first_step), int(n_steps))
+            return states, np.zeros((2, states.shape[1] - 1), dtype=np.int64)
         from ._chains import advance_chains
 
         return advance_chains(self.weights_, self.biases_, states, n_steps, sampler,
@@ -1019,7 +1040,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             Number of samples (chains).
         n_steps : int, default=1000
             Gibbs sweeps per chain.
-        sampler : {"gibbs", "pt"}, default="gibbs"
+        sampler : {"gibbs", "pt", "metropolis"}, default="gibbs"
             ``"gibbs"``: sequential Gibbs sweeps.  ``"pt"``: parallel
             tempering (Desjardins et al. 2010): rung k sweeps the machine
             with its couplings scaled by ``betas[k]`` and its biases
@@ -1027,10 +1048,18 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             rungs try to swap their states, even pairs on even steps and odd
             pairs on odd steps; rung 0 (beta = 1) is returned.
             :func:`boltz.diagnostics.run_chains` reports the swap rates.
+            ``"metropolis"``: single-site Metropolis sweeps over all units
+            (visible and hidden) at inverse temperature ``beta``, targeting
+            exp(-beta E(s)) (biases tempered too): each unit in turn is
+            proposed flipped and kept with probability min(1, exp(-beta
+            dE)); the visible part is returned.
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
             ``random_state``.  The draws do not depend on ``n_jobs``.
         **sampler_options : dict
+            ``return_info=True`` (any sampler) also returns a dict of run
+            statistics: acceptance rates per chain for ``"metropolis"``,
+            swap rates for ``"pt"`` (see :meth:`boltz.base.EnergyModel.sample`).
             Options of ``sampler="pt"`` (``"gibbs"`` takes none):
 
             n_temperatures : int, default=10
@@ -1039,6 +1068,11 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
                 An explicit ladder instead: strictly decreasing from 1.0,
                 within [0, 1].
 
+            and of ``sampler="metropolis"``:
+
+            beta : float, default=1.0
+                The inverse temperature, >= 0.
+
             (``n_sweeps=`` is the deprecated spelling of ``n_steps``: it
             warns, and is removed in 0.3.)
 
@@ -1046,6 +1080,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         -------
         samples : ndarray of shape (n_samples, n_features)
             Binary visible samples (0.0 / 1.0), float64.
+        info : dict
+            Only with ``return_info=True``.
         """
         if "n_sweeps" in sampler_options:
             warnings.warn(

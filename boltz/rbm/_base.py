@@ -1142,7 +1142,28 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return self._sample_visibles(h, self.random_state_)
 
     # -- chains (sample, boltz.diagnostics): the EnergyModel hooks ----------------------
-    _samplers = ("gibbs", "pt")
+    @property
+    def _samplers(self):
+        """Gibbs and PT for every RBM; single-site Metropolis for binary and
+        categorical visible units; random-walk Metropolis, Langevin and MALA
+        for Gaussian ones."""
+        from ..utils._mcmc import BINARY_SAMPLERS, CONTINUOUS_SAMPLERS
+
+        extra = {"bernoulli": BINARY_SAMPLERS, "categorical": BINARY_SAMPLERS,
+                 "gaussian": CONTINUOUS_SAMPLERS}
+        return ("gibbs", "pt") + extra.get(self._visible_type.name, ())
+
+    def _mcmc_tuning(self, sampler, options, n_chains, n_steps):
+        from ..utils._mcmc import make_tuning
+
+        F = self.components_.shape[1]
+        kind = "continuous" if self._visible_type.support == "real" else "binary"
+        sites = F                   # a categorical sweep proposes once per group
+        groups = self._kernel_units().get("groups")
+        if groups is not None:
+            sites = int(np.count_nonzero(groups))
+        return make_tuning(self, sampler, options, n_chains, n_steps, kind=kind,
+                           n_features=F, n_units=sites)
 
     def _kernel_units(self):
         """The unit options of the sampling kernels (codes, sigma, groups)."""
@@ -1171,7 +1192,10 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             self.components_.dtype)
 
     def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
-                        first_step=0):
+                        first_step=0, tuning=None):
+        if tuning is not None:
+            return self._advance_mcmc(states, n_steps, entropy, key, first_step,
+                                      tuning)
         from .._kernels._rbm import (
             PT_CHAIN_CHUNK,
             SAMPLE_CHAIN_CHUNK,
@@ -1194,6 +1218,39 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 pt_chains(*args, np.ascontiguousarray(betas, dtype=np.float64),
                           streams, int(n_steps), n_threads, swaps,
                           first_step=int(first_step), **self._kernel_units())
+        return states, swaps
+
+    def _advance_mcmc(self, states, n_steps, entropy, key, first_step, tuning):
+        """The Metropolis and Langevin chains (:mod:`boltz._kernels._mcmc`):
+        one rung; Gaussian visible units in fixed chunks of
+        ``GRBM_CHAIN_CHUNK`` chains (stream ``key + (chunk,)``), binary and
+        categorical ones one stream ``key + (chain,)`` per chain."""
+        from .._kernels import _mcmc
+        from ._units import ReLU
+
+        n, K, F = states.shape
+        V = states.reshape(n * K, F)
+        swaps = np.zeros((2, K - 1), dtype=np.int64)
+        n_threads = effective_n_threads(self.n_jobs)
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        units = self._kernel_units()
+        with single_threaded_blas():
+            if self._visible_type.support == "real":
+                method = {"metropolis": _mcmc.RWM, "langevin": _mcmc.ULA,
+                          "mala": _mcmc.MALA}[tuning.sampler]
+                streams = Streams(entropy, key, -(-n // _mcmc.GRBM_CHAIN_CHUNK))
+                _mcmc.grbm_chains(W, b, c, units["sigma"], V, streams, int(n_steps),
+                                  n_threads, method, tuning.beta, tuning.tune,
+                                  tuning.accepted, first_step=int(first_step),
+                                  n_warmup=tuning.n_warmup, target=tuning.target)
+            else:
+                streams = Streams(entropy, key, n)
+                _mcmc.rbm_metropolis_chains(
+                    W, b, c, V, streams, int(n_steps), n_threads, tuning.beta,
+                    tuning.accepted, relu=units["hidden_units"] == ReLU.kernel_code,
+                    first_step=int(first_step), n_warmup=tuning.n_warmup,
+                    groups=units.get("groups"))
+        tuning.count_steps(int(first_step), int(n_steps))
         return states, swaps
 
     def _chain_visible(self, states):
