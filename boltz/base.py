@@ -35,11 +35,15 @@ The rules every model follows
 **How a model is trained.**  No parameter word means two things.  The
 constructor never takes ``method``: ``method=`` is only ever an argument of a
 computation (``log_partition(method=...)``).  What is optimised is
-``objective`` (``"likelihood"``; ``"pseudolikelihood"`` on
-:class:`~boltz.BoltzmannMachine`); how the expectations of the gradient are
+``objective``: ``"likelihood"`` (the density models' default);
+``"pseudolikelihood"`` and ``"nce"`` (noise-contrastive estimation) on
+:class:`~boltz.BoltzmannMachine`; ``"nce"`` on :class:`~boltz.BernoulliRBM`;
+``"score_matching"`` on :class:`~boltz.GaussianBernoulliRBM`;
+``"generative"``, ``"discriminative"`` and ``"hybrid"`` on
+:class:`~boltz.RBMClassifier`.  How the expectations of the gradient are
 estimated is ``positive_phase`` (data-clamped: ``"sampling"``,
 ``"mean_field"``, ``"exact"``) and ``negative_phase`` (the model's chains:
-``"cd"``, ``"pcd"``, ``"exact"``); k, the Gibbs steps per update, is
+``"cd"``, ``"pcd"``, ``"pt"``, ``"exact"``); k, the Gibbs steps per update, is
 ``n_gibbs_steps``.  A renamed parameter keeps working for one release with a
 ``FutureWarning``.
 

@@ -114,29 +114,6 @@ def _support(model):
     return kind, None
 
 
-def _rbm_gibbs_kernel(model, n_chains, entropy, key):
-    """``step(states)``: one block Gibbs step v -> h -> v' of an RBM's chains
-    (n_chains, 1, n_visible), in place, in the sampling kernel of its
-    ``sample``; chunk i of ``SAMPLE_CHAIN_CHUNK`` chains draws from stream
-    ``key + (i,)``, built once and advanced by every call."""
-    from ._kernels._random import Streams
-    from ._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
-    from .utils._threads import effective_n_threads
-
-    streams = Streams(entropy, key, -(-int(n_chains) // SAMPLE_CHAIN_CHUNK))
-    n_threads = effective_n_threads(model.n_jobs)
-    units = model._kernel_units()
-
-    def step(states):
-        n, K, F = states.shape
-        gibbs_chains(model.components_, model.intercept_visible_,
-                     model.intercept_hidden_, states.reshape(n * K, F), streams, 1,
-                     n_threads, **units)
-        return states
-
-    return step
-
-
 class ProductOfExperts(EnergyModel, BaseEstimator):
     """Product of experts: energy models trained apart, multiplied.
 
@@ -179,9 +156,6 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         The support of the visible states the experts share.
     n_categories_ : ndarray of shape (n_features_in_,) or None
         Categories of each feature, for categorical experts.
-    acceptance_rate_ : float
-        Set by :meth:`sample`: the fraction of the proposals its chains
-        accepted (NaN after ``n_steps=0``).
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -212,7 +186,8 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
     ``min(1, exp(g(v) - g(v')))``, ``g = (w_k - 1) F_k + sum_{i != k} w_i
     F_i``: the other experts' free energies, and the proposing expert's
     own when its weight is not 1.  Propose with the expert closest to the
-    product (the acceptance rate, ``acceptance_rate_``, is then highest).
+    product (the acceptance rate, ``sample(..., return_info=True)``'s
+    ``"acceptance_rate"``, is then highest).
     :func:`boltz.diagnostics.run_chains` runs the same chains for their
     traces, ESS and R-hat.
 
@@ -242,8 +217,8 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
     >>> V = (np.arange(32)[:, None] >> np.arange(5)) & 1    # every state
     >>> round(float(np.exp(poe.log_likelihood(V)).sum()), 6)
     1.0
-    >>> samples = poe.sample(4, n_steps=50, random_state=0)
-    >>> samples.shape, bool(0.0 < poe.acceptance_rate_ <= 1.0)
+    >>> samples, info = poe.sample(4, n_steps=50, random_state=0, return_info=True)
+    >>> samples.shape, bool(0.0 < info["mean_acceptance_rate"] <= 1.0)
     ((4, 5), True)
     """
 
@@ -583,15 +558,14 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
 
     # -- sampling ---------------------------------------------------------------------------
     def sample(self, n_samples=1, *, n_steps=1000, sampler="metropolis",
-               random_state=None, **sampler_options):
+               random_state=None, return_info=False, **sampler_options):
         """Draw samples from the product by Metropolis-Hastings.
 
         ``n_samples`` independent chains start as the proposing expert's
         chains do (uniformly random states; Gaussian ones at its biases)
         and run ``n_steps`` steps; each step the expert ``proposal``
         proposes a move with its own reversible kernel, accepted with the
-        other experts' free energies (see the class Notes).  The fraction
-        accepted is kept in ``acceptance_rate_``.
+        other experts' free energies (see the class Notes).
 
         Parameters
         ----------
@@ -604,6 +578,11 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the product's
             ``random_state``.  The draws do not depend on ``n_jobs``.
+        return_info : bool, default=False
+            Also return the run's statistics, as every model's
+            ``sample(..., return_info=True)`` does for its Metropolis
+            sampler: ``"acceptance_rate"`` (per chain, the fraction of the
+            proposed moves accepted) and ``"mean_acceptance_rate"``.
         **sampler_options : dict
             None are taken (a TypeError names any given).
 
@@ -612,16 +591,20 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         samples : ndarray of shape (n_samples, n_features_in_)
             The chains' final states, as the proposing expert's ``sample``
             returns them (category codes for categorical experts).
+        info : dict
+            Only with ``return_info=True``: the run statistics above.
         """
-        rng = check_sample_arguments(self, n_samples, n_steps, sampler, self._samplers,
-                                     random_state)
-        self._sample_options(sampler_options, (), sampler)
-        entropy = entropy_from(rng)
-        states = self._init_chains(int(n_samples), 1, entropy)
-        states, accepted = self._metropolis(states, int(n_steps), entropy, (1,))
-        tried = int(n_samples) * int(n_steps)
-        self.acceptance_rate_ = float(accepted.sum() / tried) if tried else math.nan
-        return self._chain_output(self._chain_visible(states))
+        return super().sample(n_samples, n_steps=n_steps, sampler=sampler,
+                              random_state=random_state, return_info=return_info,
+                              **sampler_options)
+
+    def _sampler_setup(self, sampler, options, n_chains, n_steps):
+        """One rung, and the chains' acceptance record (no warm-up, no step
+        size: the proposing expert's kernel has none)."""
+        from .utils._mcmc import ChainTuning
+
+        self._sample_options(options, (), sampler)
+        return np.ones(1), ChainTuning(sampler, n_chains)
 
     def _proposer(self):
         return self.experts_[self.proposal]
@@ -633,12 +616,7 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         """``step(states)``: one move of the proposing expert's reversible
         kernel on every chain, in place, its streams (``key + (i,)``, fixed
         chunks of chains) built once and advanced by every call."""
-        from .boltzmann import BoltzmannMachine
-
-        model = self._proposer()
-        if isinstance(model, BoltzmannMachine):
-            return model._reversible_kernel(n_chains, entropy, key)
-        return _rbm_gibbs_kernel(model, n_chains, entropy, key)
+        return self._proposer()._reversible_kernel(n_chains, entropy, key)
 
     def _log_extra(self, V):
         """-g(v): the log target over the proposing expert's own distribution."""
@@ -674,8 +652,11 @@ class ProductOfExperts(EnergyModel, BaseEstimator):
         return states, accepted
 
     def _advance_chains(self, states, n_steps, sampler, entropy, key, betas,
-                        first_step=0):
-        states, _ = self._metropolis(states, int(n_steps), entropy, tuple(key))
+                        first_step=0, tuning=None):
+        states, accepted = self._metropolis(states, int(n_steps), entropy, tuple(key))
+        if tuning is not None:
+            tuning.accepted[:, 1] += accepted
+            tuning.count_steps(first_step, int(n_steps))
         return states, np.zeros((2, 0), dtype=np.int64)
 
     def _chain_visible(self, states):

@@ -108,9 +108,11 @@ def frozen(*models, **params):
     return ProductOfExperts([FrozenEstimator(m) for m in models], **params).fit(X)
 
 
-def mh_tv(poe, p, rng, n_steps=150, seed=0):
-    S = poe.sample(N_CHAINS, n_steps=n_steps, random_state=seed)
-    return tv(codes_of(S), p), tv_floor(p, N_CHAINS, rng)
+def mh_tv(poe, p, rng, n_steps=150, seed=0, return_info=False):
+    S, info = poe.sample(N_CHAINS, n_steps=n_steps, random_state=seed,
+                         return_info=True)
+    out = tv(codes_of(S), p), tv_floor(p, N_CHAINS, rng)
+    return out + (info,) if return_info else out
 
 
 # -- the identity: a product of Boltzmann machines is the summed machine --------------------
@@ -133,9 +135,10 @@ def test_product_of_two_boltzmann_machines_is_the_machine_with_summed_parameters
     p = probabilities(-bm_free_energy(V, summed.weights_, summed.biases_))
     for proposal in (0, 1):
         poe.set_params(proposal=proposal)
-        dist, floor = mh_tv(poe, p, rng, seed=proposal)
+        dist, floor, info = mh_tv(poe, p, rng, seed=proposal, return_info=True)
         assert dist < floor + TV_MARGIN, (proposal, dist, floor)
-        assert 0.2 < poe.acceptance_rate_ < 1.0
+        assert 0.2 < info["mean_acceptance_rate"] < 1.0
+        assert info["acceptance_rate"].shape == (N_CHAINS,)
     # the test has power: one expert's own chains miss the product by far
     own = a.sample(N_CHAINS, n_steps=150, random_state=0)
     assert tv(codes_of(own), p) > floor + 10 * TV_MARGIN
@@ -344,10 +347,15 @@ def test_sample_arguments_and_acceptance():
     X = _binary_data()
     poe = ProductOfExperts([BernoulliRBM(n_components=3, n_iter=2)],
                            random_state=0).fit(X)
-    poe.sample(10, n_steps=5)
-    assert poe.acceptance_rate_ == 1.0          # a lone expert of weight 1: Gibbs
-    poe.sample(3, n_steps=0)
-    assert np.isnan(poe.acceptance_rate_)
+    _, info = poe.sample(10, n_steps=5, return_info=True)
+    assert_array_equal(info["acceptance_rate"], 1.0)   # a lone expert of weight 1: Gibbs
+    assert not hasattr(poe, "acceptance_rate_")         # sample leaves the model as it is
+    _, info = poe.sample(3, n_steps=0, return_info=True)
+    assert np.isnan(info["mean_acceptance_rate"])
+    # run_chains reports the same acceptance as sample
+    from boltz.diagnostics import run_chains
+    res = run_chains(poe, n_chains=4, n_steps=40, sampler="metropolis", random_state=0)
+    assert res.acceptance_rate == 1.0 and res.acceptance_rates.shape == (4,)
     with pytest.raises(ValueError, match="sampler"):
         poe.sample(2, sampler="gibbs")
     with pytest.raises(TypeError, match="unexpected"):

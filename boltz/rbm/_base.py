@@ -1256,6 +1256,33 @@ class _BaseRBM(EnergyModel, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _chain_visible(self, states):
         return states[:, 0, :]
 
+    def _reversible_kernel(self, n_chains, entropy, key):
+        """A reversible kernel for ``n_chains`` chains: ``step(states)``.
+
+        Each call of ``step`` runs one block Gibbs step v -> h -> v' of the
+        chains (n_chains, 1, n_visible), in place, in the sampling kernel of
+        ``sample``; block Gibbs is reversible with respect to the model's
+        p(v), so it can propose the moves of a Metropolis-Hastings chain
+        (:class:`boltz.ProductOfExperts`).  Chunk i of ``SAMPLE_CHAIN_CHUNK``
+        chains draws from stream ``key + (i,)`` of ``entropy``, built once and
+        advanced by every call.
+        """
+        from .._kernels._rbm import SAMPLE_CHAIN_CHUNK, gibbs_chains
+
+        streams = Streams(entropy, key, -(-int(n_chains) // SAMPLE_CHAIN_CHUNK))
+        n_threads = effective_n_threads(self.n_jobs)
+        units = self._kernel_units()
+
+        def step(states):
+            n, K, F = states.shape
+            with single_threaded_blas():
+                gibbs_chains(self.components_, self.intercept_visible_,
+                             self.intercept_hidden_, states.reshape(n * K, F),
+                             streams, 1, n_threads, **units)
+            return states
+
+        return step
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
