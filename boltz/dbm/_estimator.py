@@ -31,9 +31,9 @@ from ..likelihood._ais import default_schedule
 from ..utils._batching import even_batch_starts
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
-    FLOAT_DTYPES,
     check_data,
     finite_value_range,
+    layer_indices,
     unchanged_on_error,
     warn_outside_unit_interval,
 )
@@ -310,15 +310,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
     def _output_layers(self, layer, n=None, what="layer"):
         """Indices (0-based, hidden layers) that ``layer`` asks for."""
         n = len(self.components_) if n is None else n
-        if isinstance(layer, str) and layer == "all":
-            return list(range(n))
-        if isinstance(layer, bool) or not isinstance(layer, Integral) or \
-                not -n <= layer < n:
-            raise ValueError(
-                f"{what} must be 'all' or an int in [{-n}, {n - 1}] for this "
-                f"{n}-hidden-layer DBM, got {layer!r}."
-            )
-        return [layer % n]
+        return layer_indices(layer, n, what=what, model=f"{n}-hidden-layer DBM")
 
     def _dtype(self):
         return self.components_[0].dtype

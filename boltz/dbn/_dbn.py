@@ -37,6 +37,7 @@ from ..utils._validation import (
     FLOAT_DTYPES,
     _finite_hint,
     check_data,
+    layer_indices,
     unchanged_on_error,
 )
 from ._greedy import greedy_layers
@@ -400,15 +401,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _output_layers(self, layer, n=None, what="layer"):
         """Indices of the layers whose features ``layer`` asks for."""
         n = len(self.rbms_) if n is None else n
-        if isinstance(layer, str) and layer == "all":
-            return list(range(n))
-        if isinstance(layer, bool) or not isinstance(layer, Integral) or \
-                not -n <= layer < n:
-            raise ValueError(
-                f"{what} must be 'all' or an int in [{-n}, {n - 1}] for this "
-                f"{n}-layer DBN, got {layer!r}."
-            )
-        return [layer % n]
+        return layer_indices(layer, n, what=what, model=f"{n}-layer DBN")
 
     def transform(self, X, layer=None):
         """Hidden-unit probabilities, by a deterministic upward pass.

@@ -7,6 +7,7 @@ as it was.
 
 import warnings
 from contextlib import contextmanager
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -256,3 +257,17 @@ def repeat_rows_by_weight(X, sample_weight, *, fitted, caller, min_rows=1):
             f"(the sum of the integer weights is {counts.sum()}); give more rows a "
             "positive weight.")
     return X[np.repeat(np.arange(X.shape[0]), counts)]
+
+
+def layer_indices(layer, n, *, what, model):
+    """The 0-based layer indices that ``layer`` (``"all"`` or an int in
+    ``[-n, n - 1]``) asks for among n layers; ValueError naming ``what`` (the
+    parameter) and ``model`` (e.g. "3-layer DBN") otherwise."""
+    if isinstance(layer, str) and layer == "all":
+        return list(range(n))
+    if isinstance(layer, bool) or not isinstance(layer, Integral) or \
+            not -n <= layer < n:
+        raise ValueError(
+            f"{what} must be 'all' or an int in [{-n}, {n - 1}] for this "
+            f"{model}, got {layer!r}.")
+    return [layer % n]
