@@ -118,6 +118,7 @@ from ._random cimport (
     fill_normal_f,
     fill_uint32,
 )
+from ._swaps cimport _swap_accepted, _swap_rows
 from ._units cimport (
     BERNOULLI,
     CATEGORICAL,
@@ -389,22 +390,6 @@ cdef void _centred_bias_step(_EpochShape sh, int f0, int fn, int rows, int n_hc,
         else:
             b[f] += <floating>dbs[f]
         mu[f] = <floating>((1.0 - nu) * mu[f] + nu * vmean[f])
-
-
-cdef inline bint _swap_accepted(double d, uint32_t u) noexcept nogil:
-    """A parallel-tempering swap with log acceptance ratio d, decided by the
-    uint32 u: accepted when d >= 0 or (u + 1/2) 2^-32 < exp(d)."""
-    return d >= 0 or (<double>u + 0.5) * 2.3283064365386963e-10 < exp(d)
-
-
-cdef inline void _swap_rows(floating *a, floating *b, long n) noexcept nogil:
-    """Exchange the n values of a and b."""
-    cdef long f
-    cdef floating t
-    for f in range(n):
-        t = a[f]
-        a[f] = b[f]
-        b[f] = t
 
 
 cdef inline double _tempered_log_partition(_EpochShape sh, const floating *x,
