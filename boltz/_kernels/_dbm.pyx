@@ -54,6 +54,7 @@ import numpy as np
 from ._blas cimport NoTrans, Tr, gemm_rm
 from ._openmp cimport boltz_alloc_lines, boltz_free_lines
 from ._random cimport Streams, bernoulli, fill_uint32, sigmoid_bias
+from ._swaps cimport _swap_accepted, _swap_rows
 
 from numpy.random cimport bitgen_t
 
@@ -114,6 +115,56 @@ cdef void _gibbs_half(int parity, floating *S, long lds, int rows,
         sigmoid_bias(buf, b + off[l], rows, n, n)
         fill_uint32(bg, U, <Py_ssize_t>rows * n)
         bernoulli(S + off[l], lds, buf, n, U, n, rows, n)
+
+
+cdef void _coupling_rows(const floating *S, long lds, int rows, floating **W,
+                         const int *size, const int *off, int K, floating *buf,
+                         double *out) noexcept nogil:
+    """out[r] = C(s_r) = sum_l s_l . (W_l s_{l-1}) of rows r < rows of S (the
+    layers' products summed in layer order, each in float64 over units)."""
+    cdef int l, r, j
+    cdef double acc
+    cdef const floating *x
+    cdef const floating *y
+    for r in range(rows):
+        out[r] = 0.0
+    for l in range(1, K + 1):
+        gemm_rm(NoTrans, Tr, rows, size[l], size[l - 1], <floating>1.0, S + off[l - 1],
+                <int>lds, W[l], size[l - 1], <floating>0.0, buf, size[l])
+        for r in range(rows):
+            x = S + r * lds + off[l]
+            y = buf + <long>r * size[l]
+            acc = 0.0
+            for j in range(size[l]):
+                acc = acc + <double>x[j] * <double>y[j]
+            out[r] += acc
+
+
+cdef void _pt_swaps(floating *S, long lds, long M, int m, floating **W,
+                    const int *size, const int *off, int K, const double *betas,
+                    int R, int parity, floating *buf, double *c0, double *c1,
+                    uint32_t *U, bitgen_t *bg, long long *cnt) noexcept nogil:
+    """Swaps of neighbouring rungs for one chunk of m chains.
+
+    Rung k's copy of chain i of the chunk is row k M + i of S (S at the
+    chunk's first chain of rung 0).  The chunk draws m (R - 1) uint32 (row
+    i, column k decides the pair (k, k + 1) of chain i), then every pair (k,
+    k + 1) with k of ``parity`` swaps chain i's full states with probability
+    min(1, exp((beta_k - beta_{k+1}) (C(s_{k+1}) - C(s_k)))).  ``cnt[2 k]``
+    counts the pair's tries, ``cnt[2 k + 1]`` its swaps.
+    """
+    cdef int k, i
+    cdef double la
+    fill_uint32(bg, U, <Py_ssize_t>m * (R - 1))
+    for k in range(parity, R - 1, 2):
+        _coupling_rows(S + k * M * lds, lds, m, W, size, off, K, buf, c0)
+        _coupling_rows(S + (k + 1) * M * lds, lds, m, W, size, off, K, buf, c1)
+        for i in range(m):
+            la = (betas[k] - betas[k + 1]) * (c1[i] - c0[i])
+            cnt[2 * k] += 1
+            if _swap_accepted(la, U[<long>i * (R - 1) + k]):
+                cnt[2 * k + 1] += 1
+                _swap_rows(S + (k * M + i) * lds, S + ((k + 1) * M + i) * lds, lds)
 
 
 cdef int _mean_field_chunk(floating *MU, long ld, int rows, floating **W,
@@ -536,8 +587,10 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
               const long long[::1] batch_starts, double learning_rate,
               double momentum, double weight_decay, int n_mean_field_steps,
               double mean_field_tol, int n_gibbs_steps, Streams streams,
-              int n_threads, floating[:, ::1] MU):
-    """One epoch of joint DBM training: mean field + persistent Gibbs chains.
+              int n_threads, floating[:, ::1] MU, const double[::1] betas=None,
+              long long[:, :, ::1] swap_counts=None, int pt_parity=0):
+    """One epoch of joint DBM training: mean field + persistent Gibbs chains
+    (or parallel tempering).
 
     Per minibatch (rows ``batch_starts[i] .. batch_starts[i + 1]`` of X):
     the mean-field posteriors of its rows (:func:`mean_field`), then
@@ -550,6 +603,17 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
         g_l <- momentum g_l + lr (mean(mu_l) - mean(s_l)),  b_l += g_l
 
     with mu_0 the batch's rows and s the chains (M of them).
+
+    With ``betas`` (R > 1 inverse temperatures, betas[0] = 1) the negative
+    phase is parallel tempering: ``chains`` holds R rungs of M chains (rung
+    k in rows k M .. (k + 1) M), chunk ch of CHAIN_CHUNK chains handles
+    those chains in every rung, and before each Gibbs step it swaps
+    neighbouring rungs (:func:`_pt_swaps`; the pairs (k, k + 1) with k of
+    parity ``(pt_parity + bi n_gibbs_steps + s) % 2`` for step s of batch
+    bi), then runs the step on rung 0, 1, .. in turn, rung k at betas[k]
+    (couplings scaled, biases not).  Stream ch draws, per step, the swaps'
+    m (R - 1) uint32 and then each rung's Gibbs draws.  The statistics s
+    are rung 0's.  R = 1 is PCD exactly (no swap draws).
 
     Parameters
     ----------
@@ -581,6 +645,13 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
         OpenMP threads.
     MU : ndarray of shape (max batch rows, T)
         Scratch for the batch's posteriors (OUT: the last batch's).
+    betas : ndarray of shape (R,), default=None
+        Parallel tempering's ladder (None: PCD).
+    swap_counts : ndarray of shape (n_chain_chunks, R - 1, 2), int64
+        OUT (added to): per chunk of chains and pair (k, k + 1), the swaps
+        tried and accepted.  Required with ``betas``.
+    pt_parity : int, default=0
+        The parity of the epoch's first step (kept across epochs).
 
     Returns
     -------
@@ -592,7 +663,12 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
     cdef _Net steps_net = _Net(weight_steps, X.shape[1], dtype, True)
     cdef int K = net.K
     cdef long T = net.T
-    cdef int M = chains.shape[0]
+    cdef int R = 1 if betas is None else betas.shape[0]
+    cdef int M = chains.shape[0] // max(R, 1)
+    cdef int k
+    cdef double *cbufs = NULL
+    cdef const double *pbetas = NULL
+    cdef long long *pcounts = NULL
     cdef int n_batches = batch_starts.shape[0] - 1
     cdef int n_row_chunks, n_chain_chunks = (M + CHAIN_CHUNK - 1) // CHAIN_CHUNK
     cdef int bi, B, ch, t, r0, m, s, r, task, l, j0, jn, n_tasks
@@ -614,8 +690,18 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
     for l in range(1, K + 1):
         if steps_net.size[l] != net.size[l]:
             raise ValueError("weight_steps must have the shapes of weights")
+    if R < 1 or chains.shape[0] != <long>R * M:
+        raise ValueError("chains must hold n_chains rows per rung")
     if M < 1:
         raise ValueError("need at least one chain")
+    if R > 1:
+        if betas[0] != 1.0:
+            raise ValueError("betas must start at 1.0")
+        if (swap_counts is None or swap_counts.shape[0] != n_chain_chunks
+                or swap_counts.shape[1] != R - 1 or swap_counts.shape[2] != 2):
+            raise ValueError("swap_counts must have shape (n_chain_chunks, R - 1, 2)")
+        pbetas = &betas[0]
+        pcounts = &swap_counts[0, 0, 0]
     for l in range(1, K + 1):
         n_params += <double>net.size[l] * net.size[l - 1]
     if streams.n < n_chain_chunks:
@@ -631,10 +717,12 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
         <size_t>max(1, n_threads) * max(ROW_CHUNK, CHAIN_CHUNK) * net.max_n
         * sizeof(floating))
     Us = <uint32_t *>boltz_alloc_lines(
-        <size_t>max(1, n_threads) * CHAIN_CHUNK * net.max_n * sizeof(uint32_t))
+        <size_t>max(1, n_threads) * CHAIN_CHUNK * max(net.max_n, R) * sizeof(uint32_t))
+    cbufs = <double *>boltz_alloc_lines(
+        <size_t>max(1, n_threads) * 2 * CHAIN_CHUNK * sizeof(double))
     n_threads = max(1, n_threads)
     try:
-        if bufs == NULL or Us == NULL:
+        if bufs == NULL or Us == NULL or cbufs == NULL:
             raise MemoryError()
         with nogil:
             nt_chains = max(1, min(n_threads, n_chain_chunks))
@@ -668,18 +756,32 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
                     r0 = ch * CHAIN_CHUNK
                     m = min(CHAIN_CHUNK, M - r0)
                     for s in range(n_gibbs_steps):
-                        _gibbs_half(1, &chains[r0, 0], T, m, <floating **>net.W, &b[0],
-                                    net.size, net.off, K, <floating>1.0,
-                                    bufs + <long>t * max(ROW_CHUNK, CHAIN_CHUNK)
-                                    * net.max_n,
-                                    Us + <long>t * CHAIN_CHUNK * net.max_n,
-                                    streams.ptrs[ch])
-                        _gibbs_half(0, &chains[r0, 0], T, m, <floating **>net.W, &b[0],
-                                    net.size, net.off, K, <floating>1.0,
-                                    bufs + <long>t * max(ROW_CHUNK, CHAIN_CHUNK)
-                                    * net.max_n,
-                                    Us + <long>t * CHAIN_CHUNK * net.max_n,
-                                    streams.ptrs[ch])
+                        if R > 1:
+                            _pt_swaps(&chains[r0, 0], T, M, m, <floating **>net.W,
+                                      net.size, net.off, K, pbetas, R,
+                                      (pt_parity + bi * n_gibbs_steps + s) & 1,
+                                      bufs + <long>t * max(ROW_CHUNK, CHAIN_CHUNK)
+                                      * net.max_n,
+                                      cbufs + <long>t * 2 * CHAIN_CHUNK,
+                                      cbufs + <long>t * 2 * CHAIN_CHUNK + CHAIN_CHUNK,
+                                      Us + <long>t * CHAIN_CHUNK * max(net.max_n, R),
+                                      streams.ptrs[ch],
+                                      pcounts + <long>ch * (R - 1) * 2)
+                        for k in range(R):
+                            _gibbs_half(1, &chains[k * M + r0, 0], T, m,
+                                        <floating **>net.W, &b[0], net.size, net.off, K,
+                                        <floating>(1.0 if R == 1 else pbetas[k]),
+                                        bufs + <long>t * max(ROW_CHUNK, CHAIN_CHUNK)
+                                        * net.max_n,
+                                        Us + <long>t * CHAIN_CHUNK * max(net.max_n, R),
+                                        streams.ptrs[ch])
+                            _gibbs_half(0, &chains[k * M + r0, 0], T, m,
+                                        <floating **>net.W, &b[0], net.size, net.off, K,
+                                        <floating>(1.0 if R == 1 else pbetas[k]),
+                                        bufs + <long>t * max(ROW_CHUNK, CHAIN_CHUNK)
+                                        * net.max_n,
+                                        Us + <long>t * CHAIN_CHUNK * max(net.max_n, R),
+                                        streams.ptrs[ch])
                 # the update, UNIT_CHUNK units of a layer per task
                 for task in prange(n_tasks, schedule="static", chunksize=1,
                                    num_threads=nt_tasks):
@@ -699,6 +801,7 @@ def dbm_epoch(const floating[:, ::1] X, list weights, floating[::1] b,
     finally:
         boltz_free_lines(bufs)
         boltz_free_lines(Us)
+        boltz_free_lines(cbufs)
     return mf_total / <double>max(mf_count, 1)
 
 

@@ -29,6 +29,7 @@ from ..base import (
 from ..dbn._dbn import _layer_sizes
 from ..likelihood._ais import default_schedule
 from ..utils._batching import even_batch_starts
+from ..utils._tempering import temperature_ladder
 from ..utils._threads import effective_n_threads, single_threaded_blas
 from ..utils._validation import (
     check_data,
@@ -247,7 +248,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         "pretrain_n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "n_mean_field_steps": [Interval(Integral, 0, None, closed="left")],
         "mean_field_tol": [Interval(Real, 0, None, closed="left")],
-        "negative_phase": [StrOptions({"pcd"})],
+        "negative_phase": [StrOptions({"pcd", "pt"})],
+        "n_temperatures": [Interval(Integral, 1, None, closed="left")],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -272,6 +274,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         n_mean_field_steps=10,
         mean_field_tol=0.0,
         negative_phase="pcd",
+        n_temperatures=10,
         n_gibbs_steps=1,
         n_chains=100,
         momentum=0.0,
@@ -292,6 +295,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         self.n_mean_field_steps = n_mean_field_steps
         self.mean_field_tol = mean_field_tol
         self.negative_phase = negative_phase
+        self.n_temperatures = n_temperatures
         self.n_gibbs_steps = n_gibbs_steps
         self.n_chains = n_chains
         self.momentum = momentum
@@ -452,12 +456,16 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         sizes = self._sizes()
         T = sum(sizes)
         M = int(self.n_chains)
+        tempering = self.negative_phase == "pt"
+        R = int(self.n_temperatures) if tempering else 1
         b = self._packed_biases()
         weight_steps = [np.zeros_like(w) for w in self.components_]
         bias_steps = np.zeros_like(b)
-        # the chains start from random training rows and a draw of their posteriors
+        # the chains (R rungs of M with parallel tempering, rung k in rows
+        # k M .. (k + 1) M) start from random training rows and a draw of their
+        # posteriors
         gen = stream_generator(entropy, (3,))
-        rows = gen.integers(0, X.shape[0], size=M)
+        rows = gen.integers(0, X.shape[0], size=M * R)
         chains = self._posteriors(X[rows])
         chains = (gen.random(chains.shape) < chains).astype(dtype)
         max_batch = int(np.max(np.diff(starts)))
@@ -466,14 +474,30 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         offsets = np.cumsum([0] + sizes)
         self.n_iter_ = 0
         self.mean_field_steps_ = 0.0
+        pt = {}
+        if tempering:
+            betas = temperature_ladder(R)
+            self.swap_acceptance_ = np.zeros(R - 1)
+        else:
+            self.__dict__.pop("swap_acceptance_", None)
+        # the parity of the first swap step of an epoch: the pairs alternate
+        # from step to step across the minibatches and the epochs
+        steps_per_epoch = (len(starts) - 1) * int(self.n_gibbs_steps)
         for epoch in range(int(self.n_iter)):
             t0 = time.perf_counter()
+            if tempering and R > 1:
+                counts = np.zeros((n_streams, R - 1, 2), dtype=np.int64)
+                pt = dict(betas=betas, swap_counts=counts,
+                          pt_parity=(epoch * steps_per_epoch) % 2)
             steps = _dbm.dbm_epoch(
                 X, self.components_, b, weight_steps, bias_steps, chains, starts,
                 float(self.learning_rate), float(self.momentum),
                 float(self.weight_decay), int(self.n_mean_field_steps),
                 float(self.mean_field_tol), int(self.n_gibbs_steps),
-                Streams(entropy, (4, epoch), n_streams), n_threads, MU)
+                Streams(entropy, (4, epoch), n_streams), n_threads, MU, **pt)
+            if pt:
+                tried, taken = counts.sum(axis=0).T
+                self.swap_acceptance_ = taken / np.maximum(tried, 1)
             self.intercept_visible_ = b[:sizes[0]].copy()
             self.intercept_hidden_ = [b[offsets[l]:offsets[l + 1]].copy()
                                       for l in range(1, len(sizes))]
