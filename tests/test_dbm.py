@@ -295,6 +295,119 @@ def test_one_pcd_epoch_matches_numpy(momentum):
         assert_allclose(b[offs[l]:offs[l + 1]], bs[l] + g, rtol=1e-12, atol=1e-14)
 
 
+def _ref_coupling(layers, Ws):
+    """C(s) = sum_l s_l . (W_l s_{l-1}) of every row, float64."""
+    return sum(np.einsum("ij,ij->i", layers[l], layers[l - 1] @ Ws[l - 1].T)
+               for l in range(1, len(layers)))
+
+
+def _ref_pt_swaps(rungs, Ws, betas, u, parity, counts):
+    """The swaps of one chunk (rungs: per rung, its list of layer blocks) by
+    the uint32 u of shape (m, R - 1), in place; counts (R - 1, 2) added to."""
+    for k in range(parity, len(betas) - 1, 2):
+        la = (betas[k] - betas[k + 1]) * (_ref_coupling(rungs[k + 1], Ws)
+                                          - _ref_coupling(rungs[k], Ws))
+        with np.errstate(over="ignore"):
+            acc = (la >= 0) | ((u[:, k] + 0.5) * 2.0 ** -32 < np.exp(la))
+        counts[k] += [len(acc), acc.sum()]
+        for a, c in zip(rungs[k], rungs[k + 1]):
+            a[acc], c[acc] = c[acc].copy(), a[acc].copy()
+
+
+@pytest.mark.parametrize("pt_parity", [0, 1])
+def test_one_pt_epoch_matches_numpy(pt_parity):
+    """Two minibatches of parallel tempering (3 rungs, 2 Gibbs steps each):
+    chains, swap counts and parameters against a NumPy reference reading the
+    same streams (per chunk and step: the swaps' uint32, then each rung's
+    Gibbs draws), with the pair parity alternating over steps and batches."""
+    model = _tiny(seed=10, scale=1.5)
+    Ws, bs = _params64(model)
+    sizes = [8, 4, 3]
+    T, M, R, k, n_mf = sum(sizes), 40, 3, 2, 3
+    lr, mom, wd = 0.05, 0.5, 0.01
+    betas = np.array([1.0, 0.6, 0.3])
+    X = _bars(50, seed=3)
+    starts = np.array([0, 30, 50], dtype=np.int64)
+    rng = np.random.RandomState(5)
+    chains = (rng.rand(R * M, T) < 0.5).astype(float)
+    W = [w.copy() for w in model.components_]
+    b = _packed(model).copy()
+    Wsteps = [np.zeros_like(w) for w in W]
+    bsteps = np.zeros(T)
+    counts = np.zeros((2, R - 1, 2), dtype=np.int64)
+    chains_k = chains.copy()
+    _dbm.dbm_epoch(X, W, b, Wsteps, bsteps, chains_k, starts, lr, mom, wd, n_mf, 0.0,
+                   k, Streams(13, (4, 0), 2), 3, np.empty((30, T)), betas=betas,
+                   swap_counts=counts, pt_parity=pt_parity)
+    # reference
+    offs = np.cumsum([0] + sizes)
+    rW = [w.copy() for w in Ws]
+    rb = [x.copy() for x in bs]
+    rG = [np.zeros_like(w) for w in Ws]
+    rg = [np.zeros_like(x) for x in bs]
+    rcounts = np.zeros((2, R - 1, 2), dtype=np.int64)
+    gens = [chain_stream(13, (4, 0), ch) for ch in range(2)]
+    S = chains.copy()
+    for bi in range(2):
+        mus = _ref_mean_field(X[starts[bi]:starts[bi + 1]], rW, rb, n_mf)
+        for ch in range(2):
+            rows = np.arange(32 * ch, min(M, 32 * ch + 32))
+            m = len(rows)
+            rungs = [_split(S[r * M + rows], sizes) for r in range(R)]
+            for s in range(k):
+                u = draw_uint32(gens[ch], m * (R - 1)).reshape(m, R - 1)
+                _ref_pt_swaps(rungs, rW, betas, u, (pt_parity + bi * k + s) % 2,
+                              rcounts[ch])
+                for r in range(R):
+                    rungs[r] = _ref_gibbs_chunk(rungs[r], rW, rb, gens[ch], 1,
+                                                beta=betas[r])
+            for r in range(R):
+                S[r * M + rows] = np.hstack(rungs[r])
+        neg = _split(S[:M], sizes)
+        B = len(mus[0])
+        for l in range(1, 3):
+            grad = mus[l].T @ mus[l - 1] / B - neg[l].T @ neg[l - 1] / M
+            rG[l - 1] = mom * rG[l - 1] + lr * (grad - wd * rW[l - 1])
+            rW[l - 1] = rW[l - 1] + rG[l - 1]
+        for l in range(3):
+            rg[l] = mom * rg[l] + lr * (mus[l].mean(axis=0) - neg[l].mean(axis=0))
+            rb[l] = rb[l] + rg[l]
+    assert_array_equal(chains_k, S)
+    assert_array_equal(counts, rcounts)
+    assert 0 < counts[:, :, 1].sum() < counts[:, :, 0].sum()
+    for l in range(2):
+        assert_allclose(W[l], rW[l], rtol=1e-12, atol=1e-13)
+    assert_allclose(b, np.concatenate(rb), rtol=1e-12, atol=1e-13)
+
+
+def test_pt_with_one_temperature_is_pcd():
+    X = _bars(120)
+    kw = dict(hidden_layer_sizes=(5, 3), n_iter=3, pretrain_n_iter=1, batch_size=30,
+              n_chains=40, n_gibbs_steps=2, random_state=0)
+    pcd = DBM(**kw).fit(X)
+    pt1 = DBM(negative_phase="pt", n_temperatures=1, **kw).fit(X)
+    for wa, wb in zip(pcd._parameter_arrays(), pt1._parameter_arrays()):
+        assert_array_equal(wa, wb)
+    assert pt1.swap_acceptance_.shape == (0,)
+    assert not hasattr(pcd, "swap_acceptance_")
+    # and in the kernel: a one-rung ladder is the PCD path
+    model = _tiny(seed=11)
+    T = 15
+    rng = np.random.RandomState(0)
+    chains = (rng.rand(40, T) < 0.5).astype(float)
+    outs = []
+    for pt in ({}, dict(betas=np.ones(1), swap_counts=np.zeros((2, 0, 2), np.int64))):
+        W = [w.copy() for w in model.components_]
+        b = _packed(model).copy()
+        c = chains.copy()
+        _dbm.dbm_epoch(X, W, b, [np.zeros_like(w) for w in W], np.zeros(T), c,
+                       np.array([0, 60, 120], dtype=np.int64), 0.05, 0.0, 0.0, 2, 0.0,
+                       2, Streams(3, (4, 0), 2), 2, np.empty((60, T)), **pt)
+        outs.append((W, b, c))
+    for x, y in zip(outs[0][0] + list(outs[0][1:]), outs[1][0] + list(outs[1][1:])):
+        assert_array_equal(x, y)
+
+
 @pytest.mark.parametrize("up, down, k", [(2.0, 1.0, 1), (2.0, 2.0, 2), (1.0, 2.0, 1)])
 def test_doubled_pretraining_epoch_matches_numpy(up, down, k):
     rng = np.random.RandomState(2)
@@ -393,6 +506,22 @@ def test_bit_identical_for_any_n_jobs():
     assert a.log_partition("ais", **kw_ais) == b.log_partition("ais", **kw_ais)
     # and the same seed gives the same fit
     assert_array_equal(DBM(n_jobs=2, **kw).fit(X).components_[1], a.components_[1])
+
+
+def test_pt_training_bit_identical_for_any_n_jobs():
+    rng = np.random.RandomState(1)
+    X = (rng.rand(200, 20) < 0.3).astype(float)
+    kw = dict(hidden_layer_sizes=(30, 20), n_iter=2, pretrain_n_iter=1, batch_size=50,
+              n_chains=70, n_gibbs_steps=2, n_mean_field_steps=3, negative_phase="pt",
+              n_temperatures=4, random_state=0)
+    a = DBM(n_jobs=1, **kw).fit(X)
+    b = DBM(n_jobs=3, **kw).fit(X)
+    for wa, wb in zip(a._parameter_arrays(), b._parameter_arrays()):
+        assert_array_equal(wa, wb)
+    assert_array_equal(a.swap_acceptance_, b.swap_acceptance_)
+    assert a.swap_acceptance_.shape == (3,)
+    assert np.all((a.swap_acceptance_ >= 0) & (a.swap_acceptance_ <= 1))
+    assert np.all(a.swap_acceptance_ > 0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -517,6 +646,10 @@ def test_bad_input_raises_clear_errors():
         model.sample(2, n_steps=1, sampler="metropolis")
     with pytest.raises(TypeError, match="unexpected option"):
         model.sample(2, n_steps=1, n_temperatures=3)
+    with pytest.raises(ValueError, match="n_temperatures"):
+        DBM(hidden_layer_sizes=(3,), negative_phase="pt", n_temperatures=0).fit(X)
+    with pytest.raises(ValueError, match="negative_phase"):
+        DBM(hidden_layer_sizes=(3,), negative_phase="cd").fit(X)
 
 
 def test_exact_methods_refuse_large_models():
