@@ -40,6 +40,18 @@ take ``n_steps`` fixed-point steps, each the odd layers then the even
 hidden layers, mu_l = sigmoid(b_l + I_l(mu)).  With ``tol > 0`` a chunk
 stops after the first step whose largest change is below ``tol``; the
 chunk, not the thread, decides, so the result stays bit-identical.
+
+Parallel tempering (training)
+-----------------------------
+With a ladder of R inverse temperatures the chains are R rungs of M chains
+(rung k in rows k M .. (k + 1) M); chunk i of CHAIN_CHUNK chains holds those
+chains in every rung and draws from stream i.  Before every Gibbs step the
+chunk draws m (R - 1) uint32 (row = chain, column = pair) and the pairs (k,
+k + 1) of the step's parity swap a chain's full states when accepted by the
+coupling term C(s) = sum_l s_l . (W_l s_{l-1}) (the shared rule of
+``_swaps.pxd``); then rung 0, 1, .. in turn take the Gibbs step at their
+beta (couplings scaled, biases not).  Rung 0 gives the gradient's negative
+statistics.
 """
 
 from cython cimport floating

@@ -128,10 +128,25 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         ``n_jobs``; they depend on which rows share a chunk).  0 runs
         ``n_mean_field_steps`` always.
 
-    negative_phase : {"pcd"}, default="pcd"
-        The model's chains: persistent Gibbs chains (``n_chains`` fantasy
-        particles), each step sampling the odd layers given the even ones
-        and then the even ones.
+    negative_phase : {"pcd", "pt"}, default="pcd"
+        The model's chains.  ``"pcd"``: persistent Gibbs chains (``n_chains``
+        fantasy particles), each step sampling the odd layers given the even
+        ones and then the even ones.  ``"pt"``: parallel tempering
+        (Desjardins et al. 2010), persistent chains at ``n_temperatures``
+        inverse temperatures of the geometric ladder ``beta_k = 0.1 ** (k /
+        (n_temperatures - 1))`` (couplings scaled by beta, biases kept, so
+        every rung is a proper model), with swaps of neighbouring rungs'
+        states before every Gibbs step (even pairs and odd pairs in turn,
+        the alternation continuing across minibatches and epochs), accepted
+        with probability min(1, exp((beta_k - beta_{k+1}) (C(x_{k+1}) -
+        C(x_k)))), C(x) = sum_l x_l . (W_l x_{l-1}); the beta = 1 rung is the
+        negative phase.  The swaps' acceptance rates are kept in
+        ``swap_acceptance_``.
+
+    n_temperatures : int, default=10
+        Rungs of the ladder with ``negative_phase="pt"`` (one rung is PCD,
+        bit for bit); unused otherwise.  Each rung holds ``n_chains`` chains,
+        so a Gibbs step costs ``n_temperatures`` times PCD's.
 
     n_gibbs_steps : int, default=1
         Gibbs steps of the persistent chains per minibatch.
@@ -182,6 +197,11 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         Mean-field steps per chunk of rows in the last epoch (the most, or
         fewer with ``mean_field_tol``).
 
+    swap_acceptance_ : ndarray of shape (n_temperatures - 1,)
+        With ``negative_phase="pt"``: the acceptance rate of the swaps
+        between rungs k and k + 1 over the last epoch (zeros before any
+        epoch).  Absent otherwise.
+
     n_features_in_ : int
         Number of visible units.
 
@@ -211,7 +231,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
     the layers of even index with the odd layers summed out analytically.
 
     **Parallel tempering** is offered for sampling (``sample(sampler="pt")``,
-    :func:`boltz.diagnostics.run_chains`), not as a training negative phase.
+    :func:`boltz.diagnostics.run_chains`) and as the training negative phase
+    (``negative_phase="pt"``).  In training it runs in the epoch kernel: a
+    fixed chunk of 32 chains holds those chains in every rung and draws from
+    one stream (per step, the swaps' uniforms, then each rung's Gibbs step),
+    so a seeded fit stays bit-identical for any ``n_jobs``.  It helps where
+    the model is multimodal and the chains at beta = 1 stop crossing
+    between modes.
 
     References
     ----------
@@ -219,6 +245,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
 
     R. Salakhutdinov and G. Hinton, "An efficient learning procedure for deep
     Boltzmann machines", Neural Computation 24(8), 2012.
+
+    G. Desjardins, A. Courville, Y. Bengio, P. Vincent and O. Delalleau,
+    "Tempered Markov chain Monte Carlo for training of restricted Boltzmann
+    machines", AISTATS 2010.
 
     Examples
     --------
