@@ -341,7 +341,6 @@ def test_one_pt_epoch_matches_numpy(pt_parity):
                    k, Streams(13, (4, 0), 2), 3, np.empty((30, T)), betas=betas,
                    swap_counts=counts, pt_parity=pt_parity)
     # reference
-    offs = np.cumsum([0] + sizes)
     rW = [w.copy() for w in Ws]
     rb = [x.copy() for x in bs]
     rG = [np.zeros_like(w) for w in Ws]
@@ -421,9 +420,9 @@ def test_pt_training_on_bimodal_data_is_at_least_as_good_as_pcd():
     for seed in range(4):
         kw = dict(hidden_layer_sizes=(4, 3), n_iter=40, pretrain=False, batch_size=20,
                   n_chains=20, learning_rate=0.1, random_state=seed)
-        for phase in ll:
+        for phase, values in ll.items():
             model = DBM(negative_phase=phase, n_temperatures=5, **kw).fit(X)
-            ll[phase].append(model.log_likelihood(X, method="exact").mean())
+            values.append(model.log_likelihood(X, method="exact").mean())
     assert np.mean(ll["pt"]) >= np.mean(ll["pcd"]) - 0.1, ll
 
 
