@@ -21,7 +21,10 @@ method                            meaning
                                   deterministic
 ``score_samples(X)``              log p(x) on density models (BernoulliRBM
                                   alone keeps scikit-learn's stochastic
-                                  pseudo-likelihood, as a drop-in)
+                                  pseudo-likelihood, as a drop-in; the DBM
+                                  gives its mean-field lower bound, and
+                                  ProductOfExperts -F(x), log p(x) up to
+                                  the constant log Z)
 ``score(X)``                      mean log-likelihood on density models;
                                   accuracy on classifiers
 ``sample(n_samples=1, *, ...)``   samples from the model, with the same signature
