@@ -587,7 +587,7 @@ def test_pseudo_likelihood_matches_numpy_reference(nh, coupled_hidden):
 def test_sample_signature_shape_and_dtype():
     params = inspect.signature(BoltzmannMachine.sample).parameters
     assert list(params) == ["self", "n_samples", "n_steps", "sampler", "random_state",
-                            "sampler_options"]
+                            "return_info", "sampler_options"]
     assert params["n_samples"].default == 1
     assert params["n_steps"].default == 1000
     assert params["n_steps"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -165,6 +165,8 @@ def test_protocol_signatures(name):
             assert kw["n_steps"].default == 1000
             assert kw["sampler"].default == SAMPLER_DEFAULT.get(name, "gibbs")
             assert kw["random_state"].default is None
+            # the run statistics: one spelling on every generative model
+            assert kw["return_info"].default is False, name
 
 
 @pytest.mark.parametrize("name", sorted(DENSITY))
@@ -353,3 +355,13 @@ def test_models_pickled_by_boltz_0_1_load_and_work():
     assert rbm.negative_phase == "cd" and rbm.method == "deprecated"
     rbm.partial_fit(X[:20])  # trains on, with its old settings
     assert is_classifier(boltz.DBNClassifier())
+
+
+@pytest.mark.parametrize("name", ["DBN", "DBM", "BoltzmannMachine"])
+def test_return_info_leaves_the_draws_and_adds_the_run_statistics(name, fitted):
+    model, _ = fitted[name]
+    S = model.sample(6, n_steps=20, sampler="pt", n_temperatures=3, random_state=0)
+    S2, info = model.sample(6, n_steps=20, sampler="pt", n_temperatures=3,
+                            random_state=0, return_info=True)
+    assert_array_equal(S, S2)
+    assert info["sampler"] == "pt" and info["swap_acceptance"].shape == (2,)

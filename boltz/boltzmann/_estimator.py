@@ -1024,7 +1024,7 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         return _objectives.pseudo_likelihood(V, self.weights_, self.biases_)
 
     def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
-               **sampler_options):
+               return_info=False, **sampler_options):
         """Draw visible samples by sequential Gibbs sweeps over all units.
 
         ``n_samples`` independent chains start from uniformly random states
@@ -1056,10 +1056,11 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
             ``random_state``.  The draws do not depend on ``n_jobs``.
+        return_info : bool, default=False
+            Also return a dict of run statistics: acceptance rates per chain
+            for ``"metropolis"``, swap rates for ``"pt"`` (see
+            :meth:`boltz.base.EnergyModel.sample`).
         **sampler_options : dict
-            ``return_info=True`` (any sampler) also returns a dict of run
-            statistics: acceptance rates per chain for ``"metropolis"``,
-            swap rates for ``"pt"`` (see :meth:`boltz.base.EnergyModel.sample`).
             Options of ``sampler="pt"`` (``"gibbs"`` takes none):
 
             n_temperatures : int, default=10
@@ -1093,7 +1094,8 @@ class BoltzmannMachine(EnergyModel, ClassNamePrefixFeaturesOutMixin, Transformer
             )
             n_steps = sampler_options.pop("n_sweeps")
         return super().sample(n_samples, n_steps=n_steps, sampler=sampler,
-                              random_state=random_state, **sampler_options)
+                              random_state=random_state, return_info=return_info,
+                              **sampler_options)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

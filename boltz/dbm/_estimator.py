@@ -810,7 +810,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         return states[:, 0, :self.n_features_in_]
 
     def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
-               **sampler_options):
+               return_info=False, **sampler_options):
         """Draw visible samples by block Gibbs sampling of the whole DBM.
 
         Each of ``n_samples`` chains starts from uniformly random states of
@@ -836,6 +836,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         random_state : int, RandomState instance or None, default=None
             Seeds the chains; None falls back to the estimator's
             ``random_state``.  The draws do not depend on ``n_jobs``.
+        return_info : bool, default=False
+            Also return a dict of run statistics (swap rates for ``"pt"``;
+            see :meth:`boltz.base.EnergyModel.sample`).
         **sampler_options : dict
             Options of ``sampler="pt"`` (``"gibbs"`` takes none):
 
@@ -849,9 +852,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         -------
         samples : ndarray of shape (n_samples, n_features_in_)
             Binary samples, in the model's dtype.
+        info : dict
+            Only with ``return_info=True``.
         """
         return super().sample(n_samples, n_steps=n_steps, sampler=sampler,
-                              random_state=random_state, **sampler_options)
+                              random_state=random_state, return_info=return_info,
+                              **sampler_options)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -434,7 +434,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     _samplers = ("gibbs", "pt")
 
     def sample(self, n_samples=1, *, n_steps=1000, sampler="gibbs", random_state=None,
-               return_means=False, n_gibbs_steps="deprecated", **sampler_options):
+               return_info=False, return_means=False, n_gibbs_steps="deprecated",
+               **sampler_options):
         """Generate data: Gibbs sampling in the top RBM, then one pass down.
 
         The top RBM runs ``n_samples`` chains for ``n_steps`` steps (its own
@@ -461,6 +462,10 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         random_state : int, RandomState instance or None, default=None
             Seeds the chains and the down pass; None falls back to the
             estimator's ``random_state``.
+        return_info : bool, default=False
+            Also return the top RBM's run statistics (its
+            ``sample(..., return_info=True)``: swap rates for ``"pt"``,
+            acceptance rates for ``"metropolis"``).
         return_means : bool, default=False
             Return E[v | h] of the data layer rather than a sample of it.
         n_gibbs_steps : int
@@ -482,6 +487,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             ``return_means=True`` (for categorical data units the
             probabilities of every category, of shape (n_samples,
             sum(n_categories_)), in the columns of the bottom RBM).
+        info : dict
+            Only with ``return_info=True``: the top RBM's run statistics.
         """
         if not (isinstance(n_gibbs_steps, str) and n_gibbs_steps == "deprecated"):
             warnings.warn(
@@ -493,7 +500,16 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                                      random_state)
         top = self.rbms_[-1]
         S = top.sample(n_samples, n_steps=n_steps, sampler=sampler, random_state=rng,
-                       **sampler_options)
+                       return_info=return_info, **sampler_options)
+        if return_info:
+            S, info = S
+            return self._pass_down(S, rng, return_means), info
+        return self._pass_down(S, rng, return_means)
+
+    def _pass_down(self, S, rng, return_means):
+        """The top RBM's visible samples S through the layers below to data."""
+        n_samples = S.shape[0]
+        top = self.rbms_[-1]
         dtype = top.components_.dtype
         if len(self.rbms_) == 1:
             S = (rng.uniform(size=(n_samples, top.n_components))
