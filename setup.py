@@ -21,7 +21,7 @@ from setuptools.command.build_ext import build_ext
 
 KERNELS = [
     "_openmp", "_blas", "_random", "_rbm", "_hopfield", "_ais", "_boltzmann", "_testing",
-    "_dbm", "_classrbm", "_mcmc",
+    "_dbm", "_classrbm", "_mcmc", "_encode",
 ]
 
 OPENMP_PROBE = textwrap.dedent(

@@ -141,6 +141,30 @@ def test_encode_decode_round_trip_and_offsets():
     assert_array_equal(layer.groups, [3, 0, 0, 1, 4, 0, 0, 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int8, np.int32, np.int64,
+                                   np.uint8, np.uint64])
+def test_columns_kernel_matches_numpy_and_finds_the_first_bad_code(dtype):
+    cats = np.array([3, 1, 4])
+    layer = Categorical(np.zeros(8), cats)
+    rng = np.random.default_rng(0)
+    codes = np.floor(rng.random((50, 3)) * cats).astype(dtype)
+    cols, bad = layer.columns(codes)
+    assert bad == -1
+    assert_array_equal(cols, (codes.astype(np.int64) + [0, 3, 4]).ravel())
+    F = codes.copy(order="F")               # any memory order
+    assert_array_equal(layer.columns(F)[0], cols)
+    wrong = [(7, 2, 4), (11, 1, 1)]        # (row, feature, value): too large
+    if np.dtype(dtype).kind != "u":
+        wrong.append((5, 0, -1))
+    if np.dtype(dtype).kind == "f":
+        wrong += [(3, 2, 0.5), (9, 0, np.nan), (2, 1, np.inf)]
+    for i, j, value in wrong:
+        X = codes.copy()
+        X[i, j] = value
+        X[40, 0] = 3                        # a later bad code is not the first
+        assert layer.columns(X)[1] == i * 3 + j
+
+
 # -- free energy, log Z, likelihood -------------------------------------------------------
 @pytest.mark.parametrize("hidden", ["bernoulli", "relu"])
 def test_free_energy_matches_numpy(hidden):

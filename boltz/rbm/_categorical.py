@@ -251,8 +251,8 @@ class CategoricalRBM(_BaseRBM):
         return (self.intercept_visible_, self.n_categories_)
 
     # -- input: integer codes -------------------------------------------------------
-    def _codes(self, X, *, reset):
-        """Validated integer codes (n_samples, n_features) as int64."""
+    def _code_array(self, X, *, reset):
+        """X checked as an array of numbers (finite, the fitted width), not yet as codes."""
         name = type(self).__name__
         if sp.issparse(X):
             raise TypeError(
@@ -271,6 +271,16 @@ class CategoricalRBM(_BaseRBM):
                 f"of dtype {X.dtype}; encode string or object categories with "
                 "sklearn.preprocessing.OrdinalEncoder first, e.g. "
                 f"make_pipeline(OrdinalEncoder(), {name}()).")
+        return X
+
+    def _codes(self, X, *, reset):
+        """Validated integer codes (n_samples, n_features) as int64."""
+        return self._integer_codes(self._code_array(X, reset=reset))
+
+    def _integer_codes(self, X):
+        """The checked array X as int64 codes, or the ValueError that says
+        what keeps it from being codes (non-integers, negatives)."""
+        name = type(self).__name__
         if X.dtype.kind == "f" and np.any(X != np.round(X)):
             raise ValueError(
                 f"{name} expects integer category codes 0 .. q-1, but X has "
@@ -314,27 +324,49 @@ class CategoricalRBM(_BaseRBM):
         checking and encoding codes before the model has parameters)."""
         return Categorical(np.zeros(int(np.sum(q))), q)
 
-    def _one_hot(self, codes, dtype):
-        return self._layout(self.n_categories_).encode(codes, sparse=True, dtype=dtype)
+    def _encode(self, X, *, reset, dtype=None):
+        """X checked as codes and one-hot encoded (CSR of ``dtype``).
 
-    def _check_fit_data(self, X, *, reset, dtype=None):
+        One pass of the kernel checks the codes and gives the one-hot
+        columns; only data that fails it goes through the NumPy checks, to
+        say what is wrong.  With ``reset`` the categories come from the
+        parameter and the data, and are set once the data passed.
+        """
         codes_dtype = getattr(X, "dtype", None)
-        codes = self._codes(X, reset=reset)
+        X = self._code_array(X, reset=reset)
         if reset:
-            q = self._resolve_categories(codes)
-            self._layout(q).check_codes(codes)
-            self._set_categories(q)
+            try:
+                q = self._resolve_categories(X)
+            except ValueError:
+                self._integer_codes(X)      # a code's error comes first
+                raise
         else:
-            self._layout(self.n_categories_).check_codes(codes)
+            q = self.n_categories_
+        layout = self._layout(q)
+        cols, bad = layout.columns(X)
+        if bad >= 0:
+            codes = self._integer_codes(X)  # raises for non-integers, negatives
+            layout.check_codes(codes)       # raises for codes >= q_j
+            raise ValueError(f"X holds an invalid category code at the flat index {bad}.")
+        if reset:
+            self._set_categories(q)
         if dtype is None or isinstance(dtype, tuple):
             dtype = np.float32 if codes_dtype == np.float32 else np.float64
-        return self._one_hot(codes, dtype)
+        n = X.shape[0]
+        Xh = sp.csr_matrix((n, layout.n_units), dtype=dtype)
+        Xh.data = np.ones(cols.size, dtype=dtype)
+        Xh.indices = cols
+        Xh.indptr = np.arange(0, cols.size + 1, layout.n_features, dtype=np.int64) \
+            if layout.n_features else np.zeros(n + 1, np.int64)
+        Xh.has_sorted_indices = True
+        return Xh
+
+    def _check_fit_data(self, X, *, reset, dtype=None):
+        return self._encode(X, reset=reset, dtype=dtype)
 
     def _validate_for_scoring(self, X):
         check_is_fitted(self, "components_")
-        codes = self._codes(X, reset=False)
-        self._layout(self.n_categories_).check_codes(codes)
-        return self._one_hot(codes, self.components_.dtype)
+        return self._encode(X, reset=False, dtype=self.components_.dtype)
 
     def init_training_state(self, n_features, dtype=np.float64, *, n_categories=None):
         """Initialise the parameters for ``n_features`` features, as ``fit`` does.

@@ -384,10 +384,10 @@ class Categorical(UnitType):
         """
         import scipy.sparse as sp
 
-        codes = np.asarray(codes, dtype=np.int64)
-        n = codes.shape[0]
-        cols = codes + self.offsets[:-1]
-        cols = cols.ravel()
+        cols, bad = self.columns(codes)
+        if bad >= 0:
+            raise ValueError("encode takes valid codes; check them with check_codes first.")
+        n = np.shape(codes)[0]
         if sparse:
             # built in place: rows of one entry per feature, sorted, no duplicates
             X = sp.csr_matrix((n, self.n_units), dtype=dtype)
@@ -400,6 +400,24 @@ class Categorical(UnitType):
         out = np.zeros((n, self.n_units), dtype=dtype)
         out[np.repeat(np.arange(n), self.n_features), cols] = 1
         return out
+
+    def columns(self, codes):
+        """The one-hot column of every code, and where the first invalid one is.
+
+        One pass over ``codes`` (n_samples, n_features) of any integer or
+        float dtype (``boltz._kernels._encode``): returns the flat int64
+        array of ``offsets[j] + codes[i, j]`` (the CSR indices of the one-hot
+        rows) and the flat index of the first code that is not an integer in
+        ``[0, q_j)``, or -1 when all are.
+        """
+        from .._kernels._encode import categorical_columns
+
+        codes = np.asarray(codes)
+        if codes.dtype.kind not in "biuf" or codes.dtype.itemsize > 8 or \
+                codes.dtype == np.float16:
+            codes = codes.astype(np.float64)
+        return categorical_columns(np.ascontiguousarray(codes), self.categories,
+                                   self.offsets[:-1])
 
     def check_codes(self, codes):
         """ValueError naming the first feature whose code is not below its q_j.
