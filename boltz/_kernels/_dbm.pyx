@@ -448,21 +448,26 @@ cdef double _odd_log_partition(long lds, int r, const floating *b, const int *si
 
 
 def ais(floating[:, ::1] S, list weights, const floating[::1] b,
-        const double[::1] betas, double[::1] log_w, Streams streams, int n_threads):
+        const double[::1] betas, double[::1] log_w, Streams streams, int n_threads,
+        const floating[::1] b_base=None):
     """Annealed importance sampling over the even layers, odd ones summed out.
 
     The intermediate distributions are the model at inverse temperatures
-    ``betas`` (increasing from 0 to 1; couplings scaled, biases not), with the
-    odd layers summed out analytically:
+    ``betas`` (increasing from 0 to 1; couplings scaled, hidden biases kept,
+    the visible biases moving from the base model's ``a`` to the model's
+    ``b_0``), with the odd layers summed out analytically:
 
-        f_beta(x) = exp(sum_{l even} b_l . x_l)
+        f_beta(x) = exp(((1 - beta) a + beta b_0) . x_0 + sum_{l even > 0} b_l . x_l)
                     * prod_{l odd} prod_j (1 + exp(b_lj + beta I_lj(x)))
 
-    At beta = 0 every unit is independent; the chains start from exact
-    draws of it (each even layer from sigmoid(b), stream order: the even
-    layers in increasing order, one uint32 per unit).  Step k adds
-    log f_{beta_k}(x) - log f_{beta_{k-1}}(x) to the chain's log weight and,
-    below the last beta, moves x by one Gibbs step at beta_k.
+    ``a`` is ``b_base`` (the base-rate biases of the data, so that the chains
+    start where the data are, Salakhutdinov & Murray 2008) or, without it,
+    ``b_0`` itself.  At beta = 0 every unit is independent; the chains start
+    from exact draws of it (the visible layer from sigmoid(a), each even
+    hidden layer from sigmoid(b_l), stream order: the even layers in
+    increasing order, one uint32 per unit).  Step k adds log f_{beta_k}(x) -
+    log f_{beta_{k-1}}(x) to the chain's log weight and, below the last
+    beta, moves x by one Gibbs step at beta_k.
 
     Parameters
     ----------
@@ -478,6 +483,8 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
         One stream per chunk of CHAIN_CHUNK chains.
     n_threads : int
         OpenMP threads over the chunks.
+    b_base : ndarray of shape (n_visible,), optional
+        The base model's visible biases ``a`` (default: the model's b_0).
     """
     dtype = np.float32 if floating is float else np.float64
     cdef _Net net = _Net(weights, weights[0].shape[1], dtype)
@@ -485,18 +492,31 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
     cdef int n_chunks = (n + CHAIN_CHUNK - 1) // CHAIN_CHUNK
     cdef int n_betas = betas.shape[0]
     cdef int ch, t, r0, m, k, l, r, j, n_l
+    cdef int F = net.size[0]
     cdef floating *bufs = NULL
     cdef uint32_t *Us = NULL
     cdef floating *inps = NULL
+    cdef floating *bks = NULL
     cdef floating *buf
     cdef uint32_t *U
     cdef floating *inp
     cdef floating *Sc
+    cdef floating *bk
+    cdef const floating *a
+    cdef double dv
     cdef long T
     _check_states(S, net.T, "S")
     T = net.T
     if log_w.shape[0] != n:
         raise ValueError("log_w must have one entry per chain")
+    if b.shape[0] != T:
+        raise ValueError("b must have one entry per unit")
+    cdef bint mix = b_base is not None
+    if not mix:
+        b_base = b[:F]
+    if b_base.shape[0] != F:
+        raise ValueError("b_base must have one entry per visible unit")
+    a = &b_base[0]
     if n == 0:
         return
     if streams.n < n_chunks:
@@ -508,8 +528,9 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
         <size_t>n_threads * CHAIN_CHUNK * net.max_n * sizeof(uint32_t))
     inps = <floating *>boltz_alloc_lines(
         <size_t>n_threads * CHAIN_CHUNK * T * sizeof(floating))
+    bks = <floating *>boltz_alloc_lines(<size_t>n_threads * T * sizeof(floating))
     try:
-        if bufs == NULL or Us == NULL or inps == NULL:
+        if bufs == NULL or Us == NULL or inps == NULL or bks == NULL:
             raise MemoryError()
         for ch in prange(n_chunks, nogil=True, schedule="static", chunksize=1,
                          num_threads=n_threads):
@@ -517,16 +538,20 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
             buf = bufs + <long>t * CHAIN_CHUNK * net.max_n
             U = Us + <long>t * CHAIN_CHUNK * net.max_n
             inp = inps + <long>t * CHAIN_CHUNK * T
+            bk = bks + <long>t * T
             r0 = ch * CHAIN_CHUNK
             m = min(CHAIN_CHUNK, n - r0)
             Sc = &S[r0, 0]
+            # the biases of beta_k: the visible ones set per step, the rest b's
+            memcpy(bk, &b[0], T * sizeof(floating))
+            memcpy(bk, a, F * sizeof(floating))
             # exact draws at beta = 0
             for l in range(0, net.K + 1, 2):
                 n_l = net.size[l]
                 for r in range(m):
                     for j in range(n_l):
                         buf[r * n_l + j] = 0
-                sigmoid_bias(buf, &b[0] + net.off[l], m, n_l, n_l)
+                sigmoid_bias(buf, bk + net.off[l], m, n_l, n_l)
                 fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * n_l)
                 bernoulli(Sc + net.off[l], T, buf, n_l, U, n_l, m, n_l)
             for r in range(m):
@@ -537,9 +562,13 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
                                  net.K, <floating>1.0, <floating>1.0,
                                  inp + net.off[l], T)
                 for r in range(m):
+                    dv = 0.0
+                    for j in range(F if mix else 0):
+                        dv = dv + (<double>b[j] - <double>a[j]) * <double>Sc[r * T + j]
                     log_w[r0 + r] += (
-                        _odd_log_partition(T, r, &b[0], net.size, net.off, net.K, inp,
-                                           betas[k])
+                        (betas[k] - betas[k - 1]) * dv
+                        + _odd_log_partition(T, r, &b[0], net.size, net.off, net.K, inp,
+                                             betas[k])
                         - _odd_log_partition(T, r, &b[0], net.size, net.off, net.K, inp,
                                              betas[k - 1]))
                 if k == n_betas - 1:
@@ -554,12 +583,17 @@ def ais(floating[:, ::1] S, list weights, const floating[::1] b,
                     sigmoid_bias(buf, &b[0] + net.off[l], m, n_l, n_l)
                     fill_uint32(streams.ptrs[ch], U, <Py_ssize_t>m * n_l)
                     bernoulli(Sc + net.off[l], T, buf, n_l, U, n_l, m, n_l)
-                _gibbs_half(0, Sc, T, m, <floating **>net.W, &b[0], net.size, net.off,
+                if mix:
+                    for j in range(F):
+                        bk[j] = <floating>((1.0 - betas[k]) * <double>a[j]
+                                           + betas[k] * <double>b[j])
+                _gibbs_half(0, Sc, T, m, <floating **>net.W, bk, net.size, net.off,
                             net.K, <floating>betas[k], buf, U, streams.ptrs[ch])
     finally:
         boltz_free_lines(bufs)
         boltz_free_lines(Us)
         boltz_free_lines(inps)
+        boltz_free_lines(bks)
 
 
 def layer_up(const floating[:, ::1] V, floating[:, ::1] W, const floating[::1] c,

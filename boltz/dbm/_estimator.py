@@ -27,7 +27,7 @@ from ..base import (
     verbose_as,
 )
 from ..dbn._dbn import _layer_sizes
-from ..likelihood._ais import default_schedule
+from ..likelihood._ais import base_rate_biases, default_schedule
 from ..utils._batching import even_batch_starts
 from ..utils._tempering import temperature_ladder
 from ..utils._threads import effective_n_threads, single_threaded_blas
@@ -103,8 +103,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         next one trains on sigmoid(c + up W v).  The DBM takes the weights,
         the bottom RBM's visible bias, the top RBM's hidden bias and, for an
         intermediate layer, the mean of the hidden bias of the RBM below and
-        the visible bias of the RBM above.  ``False`` starts joint training
-        from small random weights (standard deviation 0.01) and zero biases.
+        the visible bias of the RBM above.  Each RBM's visible biases start
+        at the log-odds of its input's means (the base rates,
+        :func:`boltz.evaluation.base_rate_biases`), its hidden biases at
+        zero.  ``False`` starts joint training from small random weights
+        (standard deviation 0.01), the visible biases at the data's base
+        rates and zero hidden biases.
 
     pretrain_n_iter : int, default=10
         Epochs of each pretraining RBM.
@@ -424,6 +428,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
                 weights = [(0.01 * gen.standard_normal((sizes[l], sizes[l - 1])))
                            .astype(dtype) for l in range(1, K + 1)]
                 biases = [np.zeros(s, dtype=dtype) for s in sizes]
+                biases[0] = base_rate_biases(X).astype(dtype)
             self.components_ = weights
             self.intercept_visible_ = biases[0]
             self.intercept_hidden_ = biases[1:]
@@ -443,7 +448,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
             J, Fl = sizes[l], sizes[l - 1]
             gen = stream_generator(entropy, (1, l))
             W = (0.01 * gen.standard_normal((J, Fl))).astype(dtype)
-            b = np.zeros(Fl, dtype=dtype)
+            # the visible biases start at the log-odds of the layer's input
+            # (Hinton's practical guide, section 8): the units off in the
+            # data start off, so no layer begins with a mode of noise
+            b = base_rate_biases(H).astype(dtype)
             c = np.zeros(J, dtype=dtype)
             steps = (np.zeros_like(W), np.zeros_like(b), np.zeros_like(c))
             Hp = np.empty((max_batch, J), dtype=dtype)
@@ -607,17 +615,24 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
             units (at most ``boltz.base.EXACT_MAX_UNITS``) and sums out the
             other; ``"ais"`` runs annealed importance sampling over the
             layers of even index (the visible layer included) with the odd
-            layers summed out analytically, along the tempering path of
-            :mod:`boltz.utils._tempering` (couplings scaled by beta from 0 to
-            1, biases kept: at beta = 0 the units are independent and log Z
-            is known); ``"auto"`` is exact up to
+            layers summed out analytically, couplings scaled by beta from 0
+            to 1, hidden biases kept and the visible biases moving from the
+            base model's to the model's (at beta = 0 the units are
+            independent and log Z is known); ``"auto"`` is exact up to
             ``boltz.base.EXACT_AUTO_MAX_UNITS`` enumerated units (AIS options
             then ignored), AIS otherwise.
         **options : dict
-            AIS options: ``n_chains`` (int, default 100), ``betas``
-            (increasing from 0.0 to 1.0; default
-            :func:`boltz.evaluation.default_schedule`), ``random_state``
-            (default the estimator's).
+            AIS options: ``X`` (data whose base rates,
+            :func:`boltz.evaluation.base_rate_biases`, are the base model's
+            visible biases; default None, the model's own visible biases),
+            ``n_chains`` (int, default 100), ``betas`` (increasing from 0.0
+            to 1.0; default :func:`boltz.evaluation.default_schedule`),
+            ``random_state`` (default the estimator's).  Pass the training
+            data as ``X``: started from the data's base rates the chains
+            find the modes the model grew on the data, where a start from
+            the model's own biases can keep to a mode of its hidden units
+            off and under-estimate log Z by many nats (see the user guide).
+            :meth:`log_likelihood` and :meth:`score_samples` pass their X.
 
         Returns
         -------
@@ -625,10 +640,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
             The (estimated) natural log of the partition function.
         """
         check_is_fitted(self)
-        extra = sorted(set(options) - {"n_chains", "betas", "random_state"})
+        extra = sorted(set(options) - {"X", "n_chains", "betas", "random_state"})
         if extra:
             raise TypeError(f"DBM.log_partition got unexpected option(s) "
-                            f"{', '.join(extra)}; it takes n_chains, betas, "
+                            f"{', '.join(extra)}; it takes X, n_chains, betas, "
                             "random_state.")
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
@@ -641,7 +656,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         self._log_z_cache = (param_fingerprint(self._parameter_arrays()), float(log_z))
         return float(log_z)
 
-    def _ais(self, n_chains=100, betas=None, random_state=None):
+    def _ais(self, X=None, n_chains=100, betas=None, random_state=None):
         if not isinstance(n_chains, Integral) or isinstance(n_chains, bool) or \
                 n_chains < 1:
             raise ValueError(f"n_chains must be a positive int, got {n_chains!r}.")
@@ -652,25 +667,33 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
                 or np.any(np.diff(betas) <= 0):
             raise ValueError("betas must be a strictly increasing 1-d schedule from "
                              "0.0 to 1.0 (at least two values).")
+        b = self._packed_biases()
+        F = self.n_features_in_
+        if X is None:
+            a = b[:F].copy()
+        else:
+            a = base_rate_biases(self._validate_for_scoring(X)).astype(self._dtype())
         rng = check_random_state(self.random_state if random_state is None
                                  else random_state)
         entropy = entropy_from(rng)
         n_chains = int(n_chains)
         S = np.zeros((n_chains, sum(self._sizes())), dtype=self._dtype())
         log_w = np.zeros(n_chains)
-        b = self._packed_biases()
         with single_threaded_blas():
             _dbm.ais(S, list(self.components_), b, np.ascontiguousarray(betas), log_w,
                      Streams(entropy, (5,), -(-n_chains // _dbm.CHAIN_CHUNK_SIZE)),
-                     effective_n_threads(self.n_jobs))
-        log_z0 = float(np.logaddexp(0.0, b.astype(np.float64)).sum())
+                     effective_n_threads(self.n_jobs),
+                     b_base=None if X is None else a)
+        log_z0 = float(np.logaddexp(0.0, a.astype(np.float64)).sum()
+                       + np.logaddexp(0.0, b[F:].astype(np.float64)).sum())
         return log_z0 + float(logsumexp(log_w) - np.log(n_chains))
 
     def _cached_log_partition(self, X=None):
+        """log Z from the cache, or ``log_partition("auto", X=X)`` (X: AIS base rates)."""
         cache = getattr(self, "_log_z_cache", None)
         if cache is not None and cache[0] == param_fingerprint(self._parameter_arrays()):
             return cache[1]
-        return self.log_partition("auto")
+        return self.log_partition("auto", X=X)
 
     def log_likelihood(self, X, *, log_z=None, method="bound"):
         """log p(x) of each sample: the mean-field lower bound, or exact.
@@ -680,8 +703,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
         X : array-like of shape (n_samples, n_features)
             Samples.
         log_z : float, default=None
-            log Z; None takes :meth:`log_partition` (``"auto"``), cached
-            until the parameters change.
+            log Z; None takes :meth:`log_partition` (``"auto"``, with X as
+            the AIS base-rate data), cached until the parameters change.
         method : {"bound", "exact"}, default="bound"
             ``"bound"``: the variational lower bound of the mean-field
             posterior (see the class Notes; a bound when log Z is exact).
@@ -697,7 +720,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, EnergyModel, BaseEs
             raise ValueError(f"method must be 'bound' or 'exact', got {method!r}.")
         Xc = self._validate_for_scoring(X)
         if log_z is None:
-            log_z = self._cached_log_partition()
+            log_z = self._cached_log_partition(Xc)
         log_z = float(log_z)
         if not np.isfinite(log_z):
             raise ValueError(f"log_z must be a finite number, got {log_z!r}.")
