@@ -350,7 +350,11 @@ def test_models_pickled_by_boltz_0_1_load_and_work():
             assert type(model) is getattr(boltz, name)
             model.get_params()
             if transformed is not None:
-                assert_array_equal(model.transform(X[:2]), transformed)
+                # the same weights give the same features up to the BLAS
+                # kernel's rounding, which moves by an ulp between the kernels
+                # OpenBLAS picks per CPU (Haswell's against SkylakeX's)
+                assert_allclose(model.transform(X[:2]), transformed,
+                                rtol=1e-12, atol=0)
     rbm = pickle.loads(saved["BernoulliRBM"][0])
     assert rbm.negative_phase == "cd" and rbm.method == "deprecated"
     rbm.partial_fit(X[:20])  # trains on, with its old settings
