@@ -37,7 +37,8 @@ def show_config(file=None):
     config : dict
         The same facts as a dict (``version``, ``openmp``, ``openmp_runtime``,
         ``n_threads``, ``python``, ``numpy``, ``scipy``, ``sklearn``,
-        ``blas``).  ``openmp`` is False when the kernels were compiled
+        ``blas``: each BLAS library with its version, the core type of its
+        kernels where OpenBLAS reports one, and its threads).  ``openmp`` is False when the kernels were compiled
         without OpenMP: they then run serially, on one thread whatever
         ``n_jobs`` says, and ``n_threads`` is 1.  ``openmp_runtime`` is the
         path of the OpenMP library the kernels use (inside ``boltz.libs/``
@@ -64,7 +65,9 @@ def show_config(file=None):
 
     threadpools = threadpool_info()
     blas = [
-        f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+        f"{i.get('internal_api')} {i.get('version')}"
+        + (f" {i['architecture']}" if i.get("architecture") else "")
+        + f" ({i.get('num_threads')} threads)"
         for i in threadpools
         if i.get("user_api") == "blas"
     ]
