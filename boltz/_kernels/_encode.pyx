@@ -30,6 +30,11 @@ ctypedef fused code_t:
     cnp.uint64_t
 
 
+_DTYPES = frozenset(np.dtype(t) for t in (
+    np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+    np.uint8, np.uint16, np.uint32, np.uint64))
+
+
 cdef Py_ssize_t _columns(const code_t[:, ::1] codes, const cnp.int64_t[::1] q,
                          const cnp.int64_t[::1] offsets,
                          cnp.int64_t[::1] out) noexcept nogil:
@@ -78,44 +83,16 @@ def categorical_columns(codes, categories, offsets):
     out = np.empty(codes.size, dtype=np.int64)
     q = np.ascontiguousarray(categories, dtype=np.int64)
     off = np.ascontiguousarray(offsets, dtype=np.int64)
-    cdef Py_ssize_t bad
     if codes.shape[0] == 0 or codes.shape[1] == 0:
         return out, -1
-    bad = _dispatch(codes, q, off, out)
-    return out, int(bad)
+    if codes.dtype not in _DTYPES:
+        raise TypeError(f"codes of dtype {codes.dtype} are not supported")
+    return out, int(_run(codes, q, off, out))
 
 
-cdef Py_ssize_t _dispatch(codes, const cnp.int64_t[::1] q, const cnp.int64_t[::1] off,
-                          cnp.int64_t[::1] out) except? -2:
-    cdef Py_ssize_t bad
-    dt = codes.dtype
-    if dt == np.float32:
-        bad = _call[float](codes, q, off, out)
-    elif dt == np.float64:
-        bad = _call[double](codes, q, off, out)
-    elif dt == np.int8:
-        bad = _call[cnp.int8_t](codes, q, off, out)
-    elif dt == np.int16:
-        bad = _call[cnp.int16_t](codes, q, off, out)
-    elif dt == np.int32:
-        bad = _call[cnp.int32_t](codes, q, off, out)
-    elif dt == np.int64:
-        bad = _call[cnp.int64_t](codes, q, off, out)
-    elif dt == np.uint8:
-        bad = _call[cnp.uint8_t](codes, q, off, out)
-    elif dt == np.uint16:
-        bad = _call[cnp.uint16_t](codes, q, off, out)
-    elif dt == np.uint32:
-        bad = _call[cnp.uint32_t](codes, q, off, out)
-    elif dt == np.uint64:
-        bad = _call[cnp.uint64_t](codes, q, off, out)
-    else:
-        raise TypeError(f"codes of dtype {dt} are not supported")
-    return bad
-
-
-cdef Py_ssize_t _call(const code_t[:, ::1] codes, const cnp.int64_t[::1] q,
-                      const cnp.int64_t[::1] off, cnp.int64_t[::1] out) except? -2:
+def _run(const code_t[:, ::1] codes, const cnp.int64_t[::1] q,
+         const cnp.int64_t[::1] off, cnp.int64_t[::1] out):
+    """``_columns`` for the codes' dtype (Cython picks the specialisation)."""
     cdef Py_ssize_t bad
     with nogil:
         bad = _columns(codes, q, off, out)
