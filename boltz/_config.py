@@ -38,9 +38,10 @@ def show_config(file=None):
         The same facts as a dict (``version``, ``openmp``, ``openmp_runtime``,
         ``n_threads``, ``python``, ``numpy``, ``scipy``, ``sklearn``,
         ``blas``: each BLAS library with its version, the core type of its
-        kernels where OpenBLAS reports one, and its threads).  ``openmp`` is False when the kernels were compiled
-        without OpenMP: they then run serially, on one thread whatever
-        ``n_jobs`` says, and ``n_threads`` is 1.  ``openmp_runtime`` is the
+        kernels where OpenBLAS reports one, and its threads).  ``openmp`` is
+        False when the kernels were compiled without OpenMP: they then run
+        serially, on one thread whatever ``n_jobs`` says, and ``n_threads``
+        is 1.  ``openmp_runtime`` is the
         path of the OpenMP library the kernels use (inside ``boltz.libs/``
         for a wheel that carries its own), None without OpenMP.
 
