@@ -111,7 +111,10 @@ def fit_digests(name):
 def digests():
     if not IN_SUBPROCESS:
         return {name: fit_digests(name) for name in CASES}
-    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX")
+    # the child imports the same boltz as this process, installed or not
+    root = os.path.dirname(os.path.dirname(os.path.abspath(boltz.__file__)))
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX", PYTHONPATH=path)
     out = subprocess.run([sys.executable, __file__], env=env, capture_output=True,
                          text=True, check=True, timeout=300).stdout
     return json.loads(out.splitlines()[-1])
