@@ -21,6 +21,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
 
 import boltz.dask
 from boltz import DBN, BernoulliRBM, GaussianBernoulliRBM
@@ -35,14 +36,21 @@ WORKER_START_LIMIT = 300
 
 @pytest.fixture(scope="module")
 def cluster():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=N_WORKERS, threads_per_worker=1, processes=True,
-            dashboard_address=None,
-        )
-    yield cluster
-    cluster.close()
+    # A SpecCluster closes the nanny of a worker that has not registered again
+    # within distributed.deploy.lost-worker-timeout (15 s by default), and never
+    # starts it again.  On a loaded 2-core CI machine a restarted worker took
+    # longer than that, which left the module one worker short and failed the
+    # next wait_for_workers; give it as long as WORKER_START_LIMIT instead.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout":
+                          f"{WORKER_START_LIMIT}s"}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster = distributed.LocalCluster(
+                n_workers=N_WORKERS, threads_per_worker=1, processes=True,
+                dashboard_address=None,
+            )
+        yield cluster
+        cluster.close()
 
 
 @pytest.fixture(scope="module")
