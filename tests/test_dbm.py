@@ -868,8 +868,12 @@ def test_ais_from_base_rates_finds_the_data_modes_of_an_mnist_sized_dbm(monkeypa
     is under-estimated.  A DBM pretrained from zero visible biases (the start
     before base rates) keeps a large mode of h1 off, the visible units near
     1/2; AIS started from the model's own biases stays in it (its estimate is
-    that mode's floor, and the bound comes out positive), while AIS started
-    from the data's base rates finds the data modes."""
+    near that mode's floor, and the bound comes out positive), while AIS
+    started from the data's base rates finds the data modes.  How many of the
+    own-start chains leave the noise mode on the way depends on the seeded
+    trajectory, which moves with the BLAS kernels (on a Haswell-kernel VM one
+    of 50 chains got part of the way: 593.8 against a floor of 539.0 and
+    693.6 from the base rates), so the checks bound the gap, not the floor."""
     import boltz.dbm._estimator as estimator
 
     X = _mnist_sized_digits()
@@ -882,9 +886,9 @@ def test_ais_from_base_rates_finds_the_data_modes_of_an_mnist_sized_dbm(monkeypa
         zero_start = DBM(**kw).fit(X)
     own = zero_start.log_partition("ais", **ais)
     base = zero_start.log_partition("ais", X=X, **ais)
-    assert own < _floor(zero_start) + 1.0              # the failure the base rates fix
-    assert zero_start.log_likelihood(X, log_z=own).mean() > 0.0
-    assert base > own + 50.0
+    assert own < base - 50.0                           # the failure the base rates fix:
+    assert zero_start.log_likelihood(X, log_z=own).max() > 0.0   # an impossible bound
+    assert base > _floor(zero_start) + 100.0
     assert zero_start.log_likelihood(X, log_z=base).max() < 0.0
     # the fitted DBM starts at the base rates: no noise mode, and both starts agree
     model = DBM(**kw).fit(X)
