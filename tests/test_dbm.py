@@ -871,7 +871,7 @@ def test_ais_from_base_rates_finds_the_data_modes_of_an_mnist_sized_dbm(monkeypa
     near that mode's floor, and the bound comes out positive), while AIS
     started from the data's base rates finds the data modes.  How many of the
     own-start chains leave the noise mode on the way depends on the seeded
-    trajectory, which moves with the BLAS kernels (on a Haswell-kernel VM one
+    trajectory, which moves with the BLAS kernels (on an AVX2-only VM one
     of 50 chains got part of the way: 593.8 against a floor of 539.0 and
     693.6 from the base rates), so the checks bound the gap, not the floor."""
     import boltz.dbm._estimator as estimator
